@@ -1,0 +1,1 @@
+"""qbo-crm-sync: keeps QuickBooks Online and HighLevel in step, one integration at a time."""
