@@ -5,6 +5,8 @@ Function-scoped fixtures (``db_url``, ``qbo``, ``highlevel``) hand each test a c
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import psycopg
@@ -12,6 +14,11 @@ import pytest
 import requests
 
 from tests.support import emulator_process, test_database
+
+# Airflow reads these at import: keep its home out of the user's ~/airflow during tests.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="qbo-crm-sync-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
 @pytest.fixture(scope="session")

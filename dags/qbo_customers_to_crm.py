@@ -1,0 +1,74 @@
+"""New QuickBooks customers become HighLevel contacts. Logic: qbo_crm_sync.flows.contacts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import dag, get_current_context, task
+
+from qbo_crm_sync import runtime
+from qbo_crm_sync.dag_defaults import DEFAULT_ARGS, START_DATE
+
+DOC = """
+### QuickBooks customers → CRM contacts
+
+**What it does.** Every 5 minutes, for each connected integration: pulls QuickBooks customers
+created since the last run (and after the integration was connected) into `staging.qbo_customer`,
+turns them into HighLevel contacts (pandas), checks them (Great Expectations suite `contacts`), and
+upserts the good ones into the CRM location. Every customer ends in one state in
+`sync.row_status` (flow `contacts`): loaded, rejected, skipped, failed or dead, with the reason.
+
+**Healthy looks like.** Runs green every 5 minutes; the `report` task's log ends with a summary
+where `failed` is 0; `sync.run` shows a row per run and integration.
+
+**When it fails.**
+- `integrations` fails: the sync database is unreachable or not migrated (`python -m qbo_crm_sync db migrate`).
+- A mapped task fails with "needs reauthorization": the QuickBooks grant was revoked or superseded;
+  the integration is now `needs_reauth` and skipped until someone reconnects it (QB Connect page or
+  `python -m qbo_crm_sync integrations connect`). Other integrations keep syncing.
+- `load` ends with failed rows: throttling or CRM outages outlasted the retries. Nothing to do: the
+  rows are retried next run; after 5 attempts they become `dead` and need a look
+  (`SELECT * FROM sync.row_status WHERE flow='contacts' AND status='dead'`).
+- Rejected rows are data problems in QuickBooks (no valid email or phone, too-long names): fix the
+  customer in QuickBooks; the changed row is picked up again.
+"""
+
+FLOW = "contacts"
+
+
+@dag(
+    dag_id="qbo_customers_to_crm",
+    schedule=timedelta(minutes=5),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    dagrun_timeout=timedelta(minutes=30),
+    tags=["qbo-crm-sync", "quickbooks", "highlevel", "contacts"],
+    doc_md=DOC,
+)
+def qbo_customers_to_crm():
+    @task(retries=3)
+    def integrations() -> list[dict]:
+        return runtime.connected_integrations()
+
+    @task(map_index_template="{{ integration_label }}")
+    def extract(ref: dict) -> dict:
+        return runtime.run_step(FLOW, "extract", ref, get_current_context())
+
+    @task(map_index_template="{{ integration_label }}")
+    def transform(ref: dict) -> dict:
+        return runtime.run_step(FLOW, "transform", ref, get_current_context())
+
+    @task(map_index_template="{{ integration_label }}")
+    def load(ref: dict) -> dict:
+        return runtime.run_step(FLOW, "load", ref, get_current_context())
+
+    @task(map_index_template="{{ integration_label }}", retries=1)
+    def report(ref: dict) -> dict:
+        return runtime.run_step(FLOW, "report", ref, get_current_context())
+
+    report.expand(ref=load.expand(ref=transform.expand(ref=extract.expand(ref=integrations()))))
+
+
+qbo_customers_to_crm()

@@ -1,0 +1,3 @@
+from qbo_crm_sync.cli import main
+
+raise SystemExit(main())

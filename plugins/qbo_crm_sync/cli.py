@@ -1,0 +1,149 @@
+"""Command line: `python -m qbo_crm_sync db|integrations|keygen ...` (`--help` on each)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from qbo_crm_sync.errors import SyncError
+
+
+def _store():
+    from qbo_crm_sync import config
+    from qbo_crm_sync.store import db
+    from qbo_crm_sync.store.tokens import TokenStore
+
+    url = config.database_url()
+    return url, TokenStore(lambda: db.connect(url), config.fernet_key())
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    from qbo_crm_sync import config
+    from qbo_crm_sync.store.migrate import create_database, migrate
+
+    url = config.database_url()
+    if args.create_database:
+        create_database(url)
+    applied = migrate(url)
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+def cmd_keygen(_: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+    return 0
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    from qbo_crm_sync.integrations_registry import connect
+
+    integration = connect(
+        location_id=args.location_id,
+        redirect_response=args.redirect_url,
+        prompt=None if args.no_input else input,
+        out=print,
+    )
+    print(f"connected: integration {integration.id} location {integration.location_id} "
+          f"realm {integration.realm_id} at {integration.connected_at:%Y-%m-%d %H:%M:%S %Z}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from qbo_crm_sync import config
+    from qbo_crm_sync.store import db, integrations
+
+    with db.connect(config.database_url()) as conn:
+        rows = integrations.list_all(conn)
+    if args.json:
+        print(json.dumps([_as_dict(i) for i in rows], default=str, indent=2))
+        return 0
+    if not rows:
+        print("no integrations: connect one with `python -m qbo_crm_sync integrations connect`")
+        return 0
+    print(f"{'id':>4}  {'location':<24} {'realm':<20} {'status':<13} connected_at")
+    for i in rows:
+        print(f"{i.id:>4}  {i.location_id:<24} {i.realm_id:<20} {i.status:<13} {i.connected_at}"
+              + (f"  ({i.status_reason})" if i.status_reason else ""))
+    return 0
+
+
+def cmd_disconnect(args: argparse.Namespace) -> int:
+    from qbo_crm_sync.integrations_registry import disconnect
+
+    integration = disconnect(args.id)
+    print(f"disconnected integration {integration.id}: tokens for realm {integration.realm_id} revoked")
+    return 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    from qbo_crm_sync import config
+    from qbo_crm_sync.store import db, integrations
+
+    changes: dict[str, Any] = {}
+    for pair in args.settings:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"expected key=value, got {pair!r}")
+        try:
+            changes[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            changes[key] = raw
+    with db.connect(config.database_url()) as conn:
+        integration = integrations.update_settings(conn, args.id, changes)
+        conn.commit()
+    print(json.dumps(integration.settings, indent=2, sort_keys=True))
+    return 0
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(obj)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m qbo_crm_sync", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dbp = sub.add_parser("db", help="the sync store").add_subparsers(dest="db_command", required=True)
+    mig = dbp.add_parser("migrate", help="apply pending migrations (safe to re-run)")
+    mig.add_argument("--create-database", action="store_true", help="create the database first if missing")
+    mig.set_defaults(func=cmd_db_migrate)
+
+    sub.add_parser("keygen", help="print a new Fernet key for SYNC_FERNET_KEY").set_defaults(func=cmd_keygen)
+
+    integ = sub.add_parser("integrations", help="connected CRM location / QuickBooks company pairs")
+    isub = integ.add_subparsers(dest="integrations_command", required=True)
+    con = isub.add_parser("connect", help="connect a CRM location to a QuickBooks company (OAuth2)")
+    con.add_argument("--location-id", required=True, help="HighLevel location (sub-account) id")
+    con.add_argument("--redirect-url", help="the URL Intuit redirected your browser to, if you have it")
+    con.add_argument("--no-input", action="store_true", help="fail instead of prompting for the redirect URL")
+    con.set_defaults(func=cmd_connect)
+    lst = isub.add_parser("list", help="list integrations and their status")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_list)
+    dis = isub.add_parser("disconnect", help="revoke the QuickBooks tokens and stop syncing")
+    dis.add_argument("id", type=int)
+    dis.set_defaults(func=cmd_disconnect)
+    st = isub.add_parser("set", help="change settings, e.g. auto_send_review=true")
+    st.add_argument("id", type=int)
+    st.add_argument("settings", nargs="+", metavar="key=value")
+    st.set_defaults(func=cmd_set)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["main", "build_parser"]

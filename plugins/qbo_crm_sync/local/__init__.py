@@ -1,0 +1,1 @@
+"""The local stack: embedded PostgreSQL, the two emulators and Airflow, for the demo and `make up`."""
