@@ -1,0 +1,41 @@
+"""`python -m qbo_crm_sync.local demo|up|emulators|stop`: the local stack behind the Makefile."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m qbo_crm_sync.local")
+    parser.add_argument("command", choices=["demo", "up", "emulators", "stop"])
+    args = parser.parse_args()
+    from qbo_crm_sync.local import stack
+
+    if args.command == "demo":
+        from qbo_crm_sync.local.demo import main as demo
+
+        return demo()
+    if args.command == "stop":
+        stack.stop()
+        print("stopped the emulators and the embedded database")
+        return 0
+    s = stack.up()
+    if args.command == "emulators":
+        print(f"QuickBooks emulator {s.qbo_url}\nHighLevel emulator {s.highlevel_url}\n(stop with `make clean`)")
+        return 0
+    from qbo_crm_sync.local.demo import ensure_integration, seed_before_connect
+    from qbo_crm_sync.store.migrate import migrate
+
+    migrate(s.database_url)
+    seed_before_connect(s)
+    ensure_integration()
+    print("Airflow standalone on http://localhost:8080 (login details are printed below by Airflow)")
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    os.execve(airflow, [airflow, "standalone"], os.environ | s.env())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""`make demo`: one full sync cycle on embedded defaults, then what happened.
+
+Safe to run again: the stack, the seeded data and the integration are reused, so a second run
+finds nothing new and loads nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+from qbo_crm_sync.config import PROJECT_ROOT
+from qbo_crm_sync.local import stack
+
+DEMO_REALM = "9341453050031247"
+DEMO_LOCATION = "ve9EPM428h8vShlRW1KT"
+NEW_CUSTOMERS = 40
+OLD_CUSTOMERS = 6
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def seed_before_connect(s: stack.Stack) -> bool:
+    """Company, location and customers that predate the connection. False when already seeded."""
+    from emulators.seed_data import qbo_customers
+
+    state = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()
+    if DEMO_REALM in str(state):
+        return False
+    requests.post(f"{s.qbo_url}/_admin/seed", timeout=30, json={
+        "companies": [{"realmId": DEMO_REALM, "CompanyName": "Ñandú Landscaping & Design", "HomeCurrency": "USD"}],
+    }).raise_for_status()
+    requests.post(f"{s.qbo_url}/_admin/config", timeout=10, json={"default_realm": DEMO_REALM}).raise_for_status()
+    old = qbo_customers(OLD_CUSTOMERS, seed=1, start=1000, bad_share=0,
+                        created_at=datetime(2025, 3, 14, 9, 26, tzinfo=UTC))
+    requests.post(f"{s.qbo_url}/_admin/seed", timeout=30,
+                  json={"realmId": DEMO_REALM, "Customer": old}).raise_for_status()
+    requests.post(f"{s.highlevel_url}/_admin/seed", timeout=30, json={
+        "locations": [{"id": DEMO_LOCATION, "name": "Ñandú Landscaping (CRM)"}],
+    }).raise_for_status()
+    return True
+
+
+def seed_after_connect(s: stack.Stack) -> None:
+    """Customers created in QuickBooks after the integration was connected."""
+    from emulators.seed_data import qbo_customers
+
+    requests.post(f"{s.qbo_url}/_admin/seed", timeout=30,
+                  json={"realmId": DEMO_REALM, "Customer": qbo_customers(NEW_CUSTOMERS, seed=7)}).raise_for_status()
+
+
+def ensure_integration() -> bool:
+    """Connect the demo location through the real OAuth2 code flow, once. True when new."""
+    from qbo_crm_sync import config
+    from qbo_crm_sync.integrations_registry import connect
+    from qbo_crm_sync.store import db, integrations
+
+    with db.connect(config.database_url()) as conn:
+        existing = [i for i in integrations.find(conn, location_id=DEMO_LOCATION) if i.is_active]
+    if existing:
+        say(f"integration {existing[0].id} already connected (realm {existing[0].realm_id})")
+        return False
+    integration = connect(DEMO_LOCATION, prompt=None, out=lambda m: None)
+    say(f"connected integration {integration.id}: location {integration.location_id} ↔ realm "
+        f"{integration.realm_id} (OAuth2 authorization code flow against the QuickBooks emulator)")
+    return True
+
+
+def run_dags() -> dict[str, tuple[int, float]]:
+    logs = stack.DATA_DIR / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    home = Path(os.environ["AIRFLOW_HOME"])
+    if not (home / "airflow.db").exists():
+        say("preparing Airflow's metadata database (first run only)")
+        if _airflow(["db", "migrate"], logs / "airflow-db-migrate.log"):
+            raise SystemExit(f"airflow db migrate failed: see {logs / 'airflow-db-migrate.log'}")
+    results = {}
+    for dag_file in sorted((PROJECT_ROOT / "dags").glob("*.py")):
+        dag_id = dag_file.stem
+        say(f"airflow dags test {dag_id}")
+        started = time.monotonic()
+        rc = _airflow(["dags", "test", dag_id], logs / f"dags-test-{dag_id}.log")
+        results[dag_id] = (rc, time.monotonic() - started)
+        print(f"    {'ok' if rc == 0 else 'FAILED'} in {results[dag_id][1]:.1f}s · log: "
+              f"{(logs / f'dags-test-{dag_id}.log').relative_to(PROJECT_ROOT)}", flush=True)
+    return results
+
+
+def _airflow(args: list[str], log: Path) -> int:
+    with log.open("w") as fh:
+        return subprocess.call([str(Path(sys.executable).with_name("airflow")), *args],
+                               cwd=PROJECT_ROOT, stdout=fh, stderr=subprocess.STDOUT)
+
+
+def print_summary(since: datetime, s: stack.Stack) -> None:
+    from qbo_crm_sync import config, reporting
+    from qbo_crm_sync.store import db
+
+    with db.connect(config.database_url()) as conn:
+        runs = conn.execute(
+            "SELECT id FROM sync.run WHERE started_at >= %(since)s ORDER BY flow, integration_id, id",
+            {"since": since},
+        ).fetchall()
+        summaries = [reporting.run_summary(conn, r["id"]) for r in runs]
+    print()
+    print("What happened in this cycle")
+    print("-" * 96)
+    header = f"{'flow':<12}{'integration':>12}{'extracted':>11}{'loaded':>8}{'skipped':>9}{'rejected':>10}{'failed':>8}{'dead':>6}  status"
+    print(header)
+    for sm in summaries:
+        c, b = sm["counts"], sm["by_status"]
+        print(f"{sm['flow']:<12}{sm['integration_id']:>12}{c.get('extracted', 0):>11}{b.get('loaded', 0):>8}"
+              f"{b.get('skipped', 0):>9}{b.get('rejected', 0):>10}{b.get('failed', 0):>8}{b.get('dead', 0):>6}  {sm['status']}")
+    if not summaries:
+        print("(no flow runs recorded)")
+    for sm in summaries:
+        reasons = {k: v for k, v in sm["by_reason"].items() if k != "loaded"}
+        if any(reasons.values()):
+            print(f"\nReasons, {sm['flow']} (integration {sm['integration_id']}):")
+            for status, by in reasons.items():
+                for reason, n in sorted(by.items(), key=lambda kv: -kv[1])[:10]:
+                    print(f"  {status:<9}{n:>5} × {reason}"[:150])
+    qbo = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()
+    crm = requests.get(f"{s.highlevel_url}/_admin/state", timeout=10).json()
+    print("\nEmulator state now:")
+    print(f"  QuickBooks  {qbo.get('counts', qbo)}"[:300])
+    print(f"  HighLevel   {crm.get('counts', crm)}"[:300])
+    print("\nEvery row's fate: SELECT * FROM sync.row_status; its history: sync.row_event; runs: sync.run")
+
+
+def main() -> int:
+    since = datetime.now(UTC)
+    say("starting the local stack (embedded PostgreSQL unless SYNC_DATABASE_URL is set, both emulators)")
+    s = stack.up()
+    from qbo_crm_sync.store.db import describe
+    from qbo_crm_sync.store.migrate import migrate
+
+    print(f"    database {describe(s.database_url)}\n    QuickBooks emulator {s.qbo_url}\n"
+          f"    HighLevel emulator {s.highlevel_url}", flush=True)
+    applied = migrate(s.database_url)
+    say(f"migrations: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else " (up to date)"))
+    if seed_before_connect(s):
+        say("seeded the emulators: a QuickBooks company with customers from before the connection, a CRM location")
+    if ensure_integration():
+        seed_after_connect(s)
+        say(f"seeded {NEW_CUSTOMERS} QuickBooks customers created after connecting "
+            "(accents, apostrophes, a few bad records)")
+    else:
+        say("nothing new seeded: this cycle should load nothing new")
+    results = run_dags()
+    print_summary(since, s)
+    failed = [d for d, (rc, _) in results.items() if rc]
+    if failed:
+        print(f"\nDAG runs that failed: {', '.join(failed)} (logs in .data/logs/)")
+        return 1
+    print("\nStack left running for another cycle or `make up`; `make clean` stops it and removes local state.")
+    return 0
