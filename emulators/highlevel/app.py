@@ -1,0 +1,62 @@
+"""The application: routes per area, the shared fault/log middleware and admin endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from emulators.common import EmulatorState, FaultAndLogMiddleware, admin_router
+from emulators.highlevel import admin, contacts, conversations, invoices, payments
+from emulators.highlevel.errors import REASONS, ApiError
+from emulators.highlevel.store import Store
+from emulators.highlevel.throttle import RateLimits
+
+
+@dataclass
+class HighLevel:
+    token: str
+    store: Store
+    limits: RateLimits
+    state: EmulatorState
+
+
+def create_app(token: str = "demo-hl-token", throttle_window_s: float = 10.0) -> FastAPI:
+    hl = HighLevel(token=token, store=Store(), limits=RateLimits(window_s=throttle_window_s), state=EmulatorState())
+    defaults = hl.limits.settings()
+    app = FastAPI(title="HighLevel API v2 emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.hl = hl
+
+    def throttled(_: Request) -> JSONResponse:
+        return JSONResponse({"statusCode": 429, "message": "Too many requests"}, status_code=429,
+                            headers=hl.limits.exhausted_headers())
+
+    app.add_middleware(FaultAndLogMiddleware, state=hl.state, throttled=throttled)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if request.url.path.startswith("/_admin/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        message = f"Cannot {request.method} {request.url.path}" if exc.status_code in (404, 405) else exc.detail
+        status = 404 if exc.status_code == 405 else exc.status_code
+        return JSONResponse({"statusCode": status, "message": message, "error": REASONS.get(status, "Error")},
+                            status_code=status)
+
+    def reset() -> None:
+        hl.store.reset()
+        hl.limits.reset()
+        hl.limits.configure(burst=defaults["burst_limit"], window_s=defaults["throttle_window_s"],
+                            daily=defaults["daily_limit"])
+
+    app.include_router(admin_router(hl.state, reset=reset, seed=lambda body: admin.seed(hl.store, body),
+                                    snapshot=lambda: hl.store.snapshot() | {"limits": hl.limits.settings()}))
+    app.include_router(admin.extra_router(hl.store, hl.limits, defaults))
+    for area in (contacts, payments, invoices, conversations):
+        app.include_router(area.router)
+    return app

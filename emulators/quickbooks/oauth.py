@@ -1,0 +1,206 @@
+"""Intuit's OAuth2 authorisation-code flow, on the emulator's own host.
+
+GET /connect/oauth2 approves at once; POST /oauth2/v1/tokens/bearer trades codes and refresh tokens
+(HTTP Basic client auth); POST /v2/oauth2/tokens/revoke ends a grant. Refresh tokens rotate on every
+refresh and the superseded one is refused with ``invalid_grant``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from emulators.quickbooks.store import Store
+
+CODE_TTL_S = 600
+
+
+@dataclass
+class Grant:
+    realm_id: str
+    refresh_token: str
+    refresh_expires: float
+    access_tokens: set[str] = field(default_factory=set)
+    revoked: bool = False
+
+
+@dataclass
+class Code:
+    realm_id: str
+    redirect_uri: str
+    expires: float
+
+
+class OAuth:
+    """Codes, grants and tokens; ``authenticate`` maps a bearer token to its realm."""
+
+    def __init__(self, store: Store, client_id: str, client_secret: str) -> None:
+        self.store = store
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.lock = threading.Lock()
+        self.codes: dict[str, Code] = {}
+        self.grants: list[Grant] = []
+        self.by_refresh: dict[str, Grant] = {}
+        self.superseded: set[str] = set()
+        self.by_access: dict[str, tuple[Grant, float]] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.codes.clear()
+            self.grants.clear()
+            self.by_refresh.clear()
+            self.superseded.clear()
+            self.by_access.clear()
+
+    def issue(self, realm_id: str) -> dict[str, Any]:
+        """A fresh grant for a realm (the code exchange, or an admin shortcut for tests)."""
+        cfg = self.store.config
+        with self.lock:
+            grant = Grant(realm_id, secrets.token_urlsafe(32), time.time() + cfg.refresh_token_ttl_s)
+            self.grants.append(grant)
+            self.by_refresh[grant.refresh_token] = grant
+            return self._tokens(grant)
+
+    def _tokens(self, grant: Grant) -> dict[str, Any]:
+        cfg = self.store.config
+        access = secrets.token_urlsafe(48)
+        grant.access_tokens.add(access)
+        self.by_access[access] = (grant, time.time() + cfg.access_token_ttl_s)
+        return {
+            "token_type": "bearer",
+            "access_token": access,
+            "expires_in": int(cfg.access_token_ttl_s),
+            "refresh_token": grant.refresh_token,
+            "x_refresh_token_expires_in": max(int(grant.refresh_expires - time.time()), 0),
+        }
+
+    def authenticate(self, token: str) -> tuple[str | None, str]:
+        """(realm id, "") for a live token, else (None, why) for the 401 detail."""
+        with self.lock:
+            entry = self.by_access.get(token)
+            if entry is None:
+                return None, "Token invalid"
+            grant, expires = entry
+            if grant.revoked:
+                return None, "Token revoked"
+            if time.time() >= expires:
+                return None, "Token expired"
+            return grant.realm_id, ""
+
+    def client_ok(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return secrets.compare_digest(user, self.client_id) and secrets.compare_digest(password, self.client_secret)
+
+    def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any] | None:
+        with self.lock:
+            entry = self.codes.pop(code, None)  # single use, even when the exchange fails
+        if entry is None or entry.expires < time.time() or entry.redirect_uri != redirect_uri:
+            return None
+        return self.issue(entry.realm_id)
+
+    def refresh(self, refresh_token: str) -> dict[str, Any] | None:
+        with self.lock:
+            grant = self.by_refresh.get(refresh_token)
+            if grant is None or grant.revoked or grant.refresh_expires < time.time():
+                return None
+            del self.by_refresh[refresh_token]
+            self.superseded.add(refresh_token)
+            grant.refresh_token = secrets.token_urlsafe(32)
+            self.by_refresh[grant.refresh_token] = grant
+            return self._tokens(grant)
+
+    def revoke(self, token: str) -> None:
+        with self.lock:
+            grant = self.by_refresh.get(token)
+            if grant is None and token in self.by_access:
+                grant = self.by_access[token][0]
+            if grant is None:
+                return
+            grant.revoked = True
+            self.by_refresh.pop(grant.refresh_token, None)
+            for access in grant.access_tokens:
+                self.by_access.pop(access, None)
+
+    def active_grants(self) -> int:
+        with self.lock:
+            return sum(1 for g in self.grants if not g.revoked)
+
+
+def _oauth_error(status: int, error: str, description: str | None = None) -> JSONResponse:
+    body = {"error": error}
+    if description:
+        body["error_description"] = description
+    return JSONResponse(body, status_code=status)
+
+
+def router(oauth: OAuth) -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/connect/oauth2")
+    def authorize(request: Request) -> Response:
+        params = request.query_params
+        if params.get("client_id") != oauth.client_id:
+            return HTMLResponse("<html><body><h1>400</h1><p>Invalid client_id</p></body></html>", status_code=400)
+        redirect_uri = params.get("redirect_uri", "")
+        if not redirect_uri.startswith(("http://", "https://")):
+            return HTMLResponse("<html><body><h1>400</h1><p>Invalid redirect_uri</p></body></html>", status_code=400)
+        if params.get("response_type") != "code":
+            page = f"<html><body><h1>400</h1><p>Unsupported response_type {escape(params.get('response_type', ''))}</p></body></html>"
+            return HTMLResponse(page, status_code=400)
+        company = oauth.store.connect_realm()
+        code = secrets.token_urlsafe(24)
+        with oauth.lock:
+            oauth.codes[code] = Code(company.realm_id, redirect_uri, time.time() + CODE_TTL_S)
+        query = {"code": code, "state": params.get("state", ""), "realmId": company.realm_id}
+        separator = "&" if "?" in redirect_uri else "?"
+        return RedirectResponse(f"{redirect_uri}{separator}{urlencode(query)}", status_code=302)
+
+    @api.post("/oauth2/v1/tokens/bearer")
+    async def tokens(request: Request) -> Response:
+        if not oauth.client_ok(request):
+            return _oauth_error(401, "invalid_client")
+        form = {k: v[-1] for k, v in parse_qs((await request.body()).decode()).items()}
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            answer = oauth.exchange_code(form.get("code", ""), form.get("redirect_uri", ""))
+        elif grant_type == "refresh_token":
+            answer = oauth.refresh(form.get("refresh_token", ""))
+        else:
+            return _oauth_error(400, "unsupported_grant_type")
+        if answer is None:
+            return _oauth_error(400, "invalid_grant")
+        return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    @api.post("/v2/oauth2/tokens/revoke")
+    async def revoke(request: Request) -> Response:
+        if not oauth.client_ok(request):
+            return _oauth_error(401, "invalid_client")
+        raw = (await request.body()).decode()
+        try:
+            token = json.loads(raw).get("token") if raw.strip().startswith("{") else parse_qs(raw).get("token", [None])[-1]
+        except (ValueError, AttributeError):
+            token = None
+        if not token:
+            return _oauth_error(400, "invalid_request", "token is required")
+        oauth.revoke(str(token))  # unknown tokens answer 200 too (RFC 7009)
+        return Response(status_code=200)
+
+    return api

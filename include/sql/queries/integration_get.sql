@@ -1,0 +1,1 @@
+SELECT * FROM sync.integration WHERE id = %(id)s

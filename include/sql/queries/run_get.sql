@@ -1,0 +1,1 @@
+SELECT * FROM sync.run WHERE id = %(run_id)s

@@ -1,0 +1,1 @@
+COPY {input} ({columns}) FROM STDIN

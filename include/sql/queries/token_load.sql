@@ -1,0 +1,1 @@
+SELECT ciphertext, version FROM sync.oauth_token WHERE realm_id = %(realm_id)s

@@ -1,0 +1,362 @@
+"""HighLevel (LeadConnector) API v2 for one location: contacts, payments, invoices, messages.
+
+Authentication is a Private Integration Token of the location (the Airflow connection's password).
+The burst limit (100 requests per 10 s per location) is kept client-side and corrected from the
+``X-RateLimit-*`` headers every answer carries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from qbo_crm_sync.errors import ApiError, AuthError, ConfigurationError, RateLimited, ServerError, SyncError
+from qbo_crm_sync.hooks.http import (
+    DEFAULT_TIMEOUT,
+    HttpSender,
+    OffsetPager,
+    RequestStats,
+    RetryPolicy,
+    describe,
+    retry_after_seconds,
+    shared_throttle,
+)
+
+try:
+    from airflow.sdk import BaseHook
+except ImportError:  # pragma: no cover - Airflow 2 layout
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+SEARCH_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class HighLevelSettings:
+    token: str = field(repr=False)
+    base_url: str = "https://services.leadconnectorhq.com"
+    version: str = "2021-07-28"
+    conversations_version: str = "2021-04-15"
+    requests_per_window: int = 100
+    window_s: float = 10.0
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> HighLevelSettings:
+        """Read an Airflow connection: password = Private Integration Token, extra = base_url, window_s."""
+        conn_id = getattr(conn, "conn_id", None) or "highlevel_default"
+        if not conn.password:
+            raise ConfigurationError(f"Airflow connection '{conn_id}' has no Private Integration Token (password)")
+        extra = conn.extra_dejson or {}
+        values: dict[str, Any] = {"token": conn.password}
+        base_url = extra.get("base_url") or (conn.host if conn.host and "://" in conn.host else None)
+        if base_url:
+            values["base_url"] = base_url.rstrip("/")
+        for key, kind in (("window_s", float), ("requests_per_window", int)):
+            if extra.get(key) not in (None, ""):
+                try:
+                    values[key] = kind(extra[key])
+                except (TypeError, ValueError) as exc:
+                    raise ConfigurationError(f"Airflow connection '{conn_id}': extra {key} is not a number") from exc
+        return cls(**values)
+
+
+def _message_of(body: Any) -> str:
+    """HighLevel's ``message`` is a string or a list of strings (validation errors)."""
+    if not isinstance(body, dict):
+        return ""
+    message = body.get("message") or body.get("error") or ""
+    if isinstance(message, list):
+        return "; ".join(str(m) for m in message)
+    return str(message)
+
+
+def _int_header(response: requests.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    try:
+        return int(float(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def error_for_response(response: requests.Response) -> SyncError:
+    """The typed error for a non-2xx HighLevel answer."""
+    status = response.status_code
+    where = describe(response.request.method or "", response.request.url or "")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message = _message_of(body) or response.reason or "no message"
+    text = f"HighLevel answered {status} to {where}: {message}"
+    if status == 429:
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if retry_after is None:
+            interval = _int_header(response, "X-RateLimit-Interval-Milliseconds")
+            retry_after = interval / 1000 if interval else None
+        return RateLimited(text, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(text)
+    if status in (401, 403):
+        return AuthError(text)
+    return ApiError(text, status=status, code=str(status), detail=message)
+
+
+def _day(value: date | datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    return value.isoformat()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class HighLevelHook(BaseHook):
+    """One HighLevel location (sub-account) over API v2."""
+
+    conn_name_attr = "highlevel_conn_id"
+    default_conn_name = "highlevel_default"
+    conn_type = "highlevel"
+    hook_name = "HighLevel (LeadConnector)"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema", "port", "login"],
+            "relabeling": {"password": "Private Integration Token", "host": "API base URL"},
+            "placeholders": {
+                "host": "https://services.leadconnectorhq.com (leave empty for production)",
+                "extra": json.dumps({"base_url": "https://services.leadconnectorhq.com", "window_s": 10}, indent=2),
+            },
+        }
+
+    def __init__(
+        self,
+        location_id: str,
+        highlevel_conn_id: str = default_conn_name,
+        settings: HighLevelSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.location_id = location_id
+        self.highlevel_conn_id = highlevel_conn_id
+        self._settings = settings
+        self.stats = RequestStats()
+        self._sender: HttpSender | None = None
+
+    def __repr__(self) -> str:
+        return f"HighLevelHook(location_id={self.location_id!r}, conn_id={self.highlevel_conn_id!r})"
+
+    # -- plumbing
+
+    @property
+    def settings(self) -> HighLevelSettings:
+        if self._settings is None:
+            self._settings = HighLevelSettings.from_connection(self.get_connection(self.highlevel_conn_id))
+        return self._settings
+
+    def get_conn(self) -> HttpSender:
+        if self._sender is None:
+            s = self.settings
+            session = requests.Session()
+            session.headers.update({"Accept": "application/json"})
+            self._sender = HttpSender(
+                "HighLevel",
+                session=session,
+                throttle=shared_throttle(f"highlevel:{s.base_url}", s.requests_per_window, s.window_s),
+                policy=s.retry,
+                timeout=s.timeout,
+                error_for=error_for_response,
+                after=self._follow_rate_headers,
+                stats=self.stats,
+            )
+        return self._sender
+
+    def _follow_rate_headers(self, key: str, response: requests.Response) -> None:
+        """Obey the server's view of the budget: its maximum, and a pause when nothing remains."""
+        throttle = self.get_conn().throttle
+        if throttle is None:
+            return
+        maximum = _int_header(response, "X-RateLimit-Max")
+        if maximum and maximum < throttle.limit_for(key):
+            throttle.set_limit(key, maximum)
+        remaining = _int_header(response, "X-RateLimit-Remaining")
+        interval_ms = _int_header(response, "X-RateLimit-Interval-Milliseconds")
+        if remaining is not None and remaining <= 0:
+            throttle.pause(key, (interval_ms or self.settings.window_s * 1000) / 1000)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        version: str | None = None,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        s = self.settings
+        data = None if body is None else json.dumps(body, default=_json_default).encode()
+
+        def headers() -> dict[str, str]:
+            sent = {"Authorization": f"Bearer {s.token}", "Version": version or s.version}
+            if data is not None:
+                sent["Content-Type"] = "application/json"
+            return sent
+
+        response = self.get_conn().send(
+            method,
+            f"{s.base_url.rstrip('/')}{path}",
+            key=self.location_id,
+            kind=kind,
+            params={k: v for k, v in (params or {}).items() if v is not None},
+            data=data,
+            headers=headers,
+            idempotent=idempotent,
+        )
+        if not response.content:
+            return {}
+        try:
+            answer = response.json()
+        except ValueError:
+            raise ServerError(f"HighLevel answered {describe(method, response.url)} with a body that is not JSON") \
+                from None
+        return answer if isinstance(answer, dict) else {"data": answer}
+
+    def _alt(self) -> dict[str, str]:
+        return {"altId": self.location_id, "altType": "location"}
+
+    def _paged(
+        self, path: str, params: dict[str, Any], items_key: str, total_key: str, page_size: int = PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        def fetch(offset: int, limit: int) -> tuple[Sequence[dict[str, Any]], int | None]:
+            body = self._request("GET", path, kind="read", params={**params, "limit": limit, "offset": offset})
+            total = body.get(total_key)
+            return body.get(items_key) or [], int(total) if total is not None else None
+
+        return iter(OffsetPager(fetch, page_size))
+
+    # -- contacts
+
+    def upsert_contact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Create or update by the location's duplicate rule (email/phone); answer ``{new, contact, traceId}``."""
+        return self._request("POST", "/contacts/upsert", kind="write", body={**payload, "locationId": self.location_id})
+
+    def get_contact(self, contact_id: str) -> dict[str, Any] | None:
+        """The contact, or None when it does not exist (any more)."""
+        try:
+            return self._request("GET", f"/contacts/{contact_id}", kind="read").get("contact")
+        except ApiError as exc:
+            # The API answers unknown ids with 400 "Contact not found" (404 on some routes).
+            if exc.status == 404 or (exc.status == 400 and "not found" in (exc.detail or "").lower()):
+                return None
+            raise
+
+    def search_contacts(
+        self,
+        filters: list[dict[str, Any]] | None = None,
+        query: str | None = None,
+        page_limit: int = SEARCH_PAGE_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Every contact matching ``filters`` (``{field, operator, value}``) and/or ``query``.
+
+        Pages follow the ``searchAfter`` cursor of the last contact, which, unlike page numbers,
+        is not capped at 10,000 results.
+        """
+        body: dict[str, Any] = {"locationId": self.location_id, "pageLimit": page_limit}
+        if filters:
+            body["filters"] = filters
+        if query:
+            body["query"] = query
+        while True:
+            contacts = self._request("POST", "/contacts/search", kind="read", body=body).get("contacts") or []
+            yield from contacts
+            cursor = contacts[-1].get("searchAfter") if contacts else None
+            if len(contacts) < page_limit or not cursor:
+                return
+            body = {**body, "searchAfter": cursor}
+
+    def find_duplicate(self, email: str | None = None, phone: str | None = None) -> dict[str, Any] | None:
+        """The contact the location would treat as a duplicate of this email/phone, or None."""
+        if not email and not phone:
+            raise ValueError("find_duplicate needs an email or a phone")
+        body = self._request(
+            "GET",
+            "/contacts/search/duplicate",
+            kind="read",
+            params={"locationId": self.location_id, "email": email, "number": phone},
+        )
+        return body.get("contact") or None
+
+    def add_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
+        body = self._request("POST", f"/contacts/{contact_id}/tags", kind="write", body={"tags": list(tags)})
+        return list(body.get("tags") or [])
+
+    # -- payments
+
+    def transactions(
+        self, start_at: date | datetime | str | None = None, end_at: date | datetime | str | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Payment transactions (filters: entitySourceType, subscriptionId, paymentMode, contactId, ...)."""
+        params = {**self._alt(), "locationId": self.location_id, "startAt": _day(start_at), "endAt": _day(end_at),
+                  **filters}
+        return self._paged("/payments/transactions", params, "data", "totalCount")
+
+    def orders(
+        self, start_at: date | datetime | str | None = None, end_at: date | datetime | str | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        # altType is not in the published spec but the live API rejects requests without it.
+        params = {**self._alt(), "locationId": self.location_id, "startAt": _day(start_at), "endAt": _day(end_at),
+                  **filters}
+        return self._paged("/payments/orders", params, "data", "totalCount")
+
+    def subscriptions(
+        self, start_at: date | datetime | str | None = None, end_at: date | datetime | str | None = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        params = {**self._alt(), "startAt": _day(start_at), "endAt": _day(end_at), **filters}
+        return self._paged("/payments/subscriptions", params, "data", "totalCount")
+
+    # -- invoices
+
+    def invoices(self, status: str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Invoices of the location (there is no updated-since filter: callers compare content)."""
+        params = {**self._alt(), "status": status, **filters}
+        return self._paged("/invoices/", params, "invoices", "total")
+
+    def get_invoice(self, invoice_id: str) -> dict[str, Any]:
+        body = self._request("GET", f"/invoices/{invoice_id}", kind="read", params=self._alt())
+        return body.get("invoice") if isinstance(body.get("invoice"), dict) else body
+
+    # -- conversations
+
+    def send_message(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a message (email/SMS) to a contact. Not idempotent: an answer lost on the way back
+        is reported, not resent, so a contact never gets the same message twice."""
+        return self._request(
+            "POST",
+            "/conversations/messages",
+            kind="write",
+            body=payload,
+            version=self.settings.conversations_version,
+            idempotent=False,
+        )
+
+
+__all__ = ["HighLevelHook", "HighLevelSettings", "error_for_response"]

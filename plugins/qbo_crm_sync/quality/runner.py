@@ -1,0 +1,241 @@
+"""Validate a DataFrame with a Great Expectations suite and split it into passed and rejected rows.
+
+A ``Suite`` is plain data (expectation class names and kwargs, each with a readable label), so
+defining one costs nothing at import time; Great Expectations itself is imported, and its
+ephemeral context built, once per process on the first ``validate`` call.
+
+Per-row verdicts come from GE's COMPLETE result format with ``unexpected_index_column_names``
+pointing at a positional row number the runner adds, so duplicate or missing keys never blur which
+row failed. GE sees only the columns the suite names, never payload dicts.
+
+Measured on 2 cores: a 7-expectation suite over 100,000 rows runs in about 1-2 s; GE's import
+(about 6 s) is paid once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROW_NUMBER = "__row_number__"
+REASON_SEPARATOR = "; "
+# Kept in the stored result for each failed expectation: enough to see what went wrong.
+PARTIAL_UNEXPECTED_COUNT = 20
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_KWARGS = ("column_list",)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation and the reason a failing row is given, e.g. "email: not a valid email address".
+
+    ``expectation`` names a class in ``great_expectations.expectations``
+    (e.g. ``"ExpectColumnValuesToNotBeNull"``); ``kwargs`` are its arguments.
+    """
+
+    label: str
+    expectation: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def columns(self) -> list[str]:
+        named = [self.kwargs[key] for key in _COLUMN_KWARGS if key in self.kwargs]
+        for key in _COLUMN_LIST_KWARGS:
+            named.extend(self.kwargs.get(key, ()))
+        return named
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named list of checks over a frame keyed by ``key``.
+
+    ``derive`` may add columns computed from the input (for rules spanning several columns); it
+    returns them by name and must not change the input.
+    """
+
+    name: str
+    checks: tuple[Check, ...]
+    key: str = "source_id"
+    derive: Callable[[pd.DataFrame], Mapping[str, pd.Series]] | None = None
+
+
+@dataclass
+class Verdicts:
+    """``passed``: the input rows that met every check (input columns and index kept).
+    ``rejected``: one row per failing input row: the key (``source_id``) and ``reason``, every
+    failed check's label joined by "; " in suite order.
+    ``result``: JSON-serialisable summary of the GE run, fit to keep per run.
+    """
+
+    passed: pd.DataFrame
+    rejected: pd.DataFrame
+    result: dict[str, Any]
+    success: bool
+
+
+def validate(df: pd.DataFrame, suite: Suite) -> Verdicts:
+    frame = _frame_for(df, suite)
+    with _LOCK:
+        definition = _definition_for(suite)
+        run = definition.run(
+            batch_parameters={"dataframe": frame},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [ROW_NUMBER],
+                "return_unexpected_index_query": False,
+                "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+            },
+        )
+    failing = _failing_rows(run, suite, len(df))
+    return _verdicts(df, suite, run, failing)
+
+
+def _frame_for(df: pd.DataFrame, suite: Suite) -> pd.DataFrame:
+    """The columns the checks name (those present), derived columns and the row number."""
+    columns: dict[str, Any] = {ROW_NUMBER: np.arange(len(df))}
+    derived = dict(suite.derive(df)) if suite.derive else {}
+    for check in suite.checks:
+        for column in check.columns():
+            if column in derived:
+                columns[column] = pd.Series(derived[column]).to_numpy()
+            elif column in df.columns:
+                columns[column] = df[column].to_numpy()
+    return pd.DataFrame(columns)
+
+
+def _failing_rows(run: Any, suite: Suite, n_rows: int) -> dict[str, np.ndarray]:
+    """label → boolean mask of the rows that failed it, for every failed check."""
+    failing: dict[str, np.ndarray] = {}
+    for outcome in run.results:
+        if outcome.success:
+            continue
+        label = outcome.expectation_config.meta.get("label") or outcome.expectation_config.type
+        mask = failing.setdefault(label, np.zeros(n_rows, dtype=bool))
+        indices = (outcome.result or {}).get("unexpected_index_list")
+        if indices is None:
+            # Table-level failure or an error (e.g. a missing column): no row can pass it.
+            mask[:] = True
+        else:
+            mask[np.fromiter((entry[ROW_NUMBER] for entry in indices), dtype=np.int64)] = True
+    # Keep the suite's order so reasons read the same on every run.
+    order = {check.label: position for position, check in enumerate(suite.checks)}
+    return dict(sorted(failing.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def _verdicts(df: pd.DataFrame, suite: Suite, run: Any, failing: dict[str, np.ndarray]) -> Verdicts:
+    n_rows = len(df)
+    rejected_mask = np.zeros(n_rows, dtype=bool)
+    reasons = np.full(n_rows, "", dtype=object)
+    for label, mask in failing.items():
+        reasons[mask & rejected_mask] += REASON_SEPARATOR
+        reasons[mask] += label
+        rejected_mask |= mask
+    keys = df[suite.key].to_numpy() if suite.key in df.columns else np.full(n_rows, None, dtype=object)
+    rejected = pd.DataFrame(
+        {suite.key: keys[rejected_mask], "reason": pd.array(reasons[rejected_mask], dtype="str")}
+    )
+    return Verdicts(
+        passed=df.loc[~rejected_mask],
+        rejected=rejected,
+        result=_summary(run, suite, n_rows),
+        success=bool(run.success) and not rejected_mask.any(),
+    )
+
+
+def _summary(run: Any, suite: Suite, n_rows: int) -> dict[str, Any]:
+    """The GE result without its per-row lists, which can be as long as the batch."""
+    from great_expectations.util import convert_to_json_serializable
+
+    kept = (
+        "element_count",
+        "missing_count",
+        "unexpected_count",
+        "unexpected_percent",
+        "partial_unexpected_list",
+        "partial_unexpected_counts",
+        "observed_value",
+    )
+    results = []
+    for outcome in run.results:
+        config = outcome.expectation_config
+        entry: dict[str, Any] = {
+            "label": config.meta.get("label"),
+            "expectation": config.type,
+            "kwargs": {key: value for key, value in config.kwargs.items() if key != "batch_id"},
+            "success": outcome.success,
+            "result": {key: value for key, value in (outcome.result or {}).items() if key in kept},
+        }
+        raised = (outcome.exception_info or {}).get("exception_message")
+        if raised is None:
+            raised = next(
+                (
+                    info.get("exception_message")
+                    for info in (outcome.exception_info or {}).values()
+                    if isinstance(info, dict) and info.get("raised_exception")
+                ),
+                None,
+            )
+        if raised:
+            entry["exception"] = raised
+        results.append(entry)
+    return convert_to_json_serializable(
+        {
+            "suite": suite.name,
+            "rows": n_rows,
+            "success": run.success,
+            "statistics": run.statistics,
+            "results": results,
+            "great_expectations_version": (run.meta or {}).get("great_expectations_version"),
+        }
+    )
+
+
+_LOCK = threading.RLock()
+_CONTEXT: Any = None
+_DEFINITIONS: dict[int, tuple[Suite, Any]] = {}
+
+
+def _context() -> Any:
+    global _CONTEXT
+    if _CONTEXT is None:
+        # Must be set before GE is imported: it reads the variable at import and on context creation.
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        context.data_sources.add_pandas("frames")
+        _CONTEXT = context
+    return _CONTEXT
+
+
+def _definition_for(suite: Suite) -> Any:
+    """The ValidationDefinition for ``suite``, built on first use and kept for the process."""
+    cached = _DEFINITIONS.get(id(suite))
+    if cached is not None and cached[0] is suite:
+        return cached[1]
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    context = _context()
+    # Two Suite objects may share a name (tests); GE names must be unique within the context.
+    name = f"{suite.name}-{len(_DEFINITIONS)}"
+    asset = context.data_sources.get("frames").add_dataframe_asset(name=name)
+    batch = asset.add_batch_definition_whole_dataframe(name)
+    expectations = gx.ExpectationSuite(name=name)
+    for check in suite.checks:
+        expectation_class = getattr(gxe, check.expectation)
+        expectations.add_expectation(expectation_class(**check.kwargs, meta={"label": check.label}))
+    expectations = context.suites.add(expectations)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(data=batch, suite=expectations, name=name)
+    )
+    # Holding the Suite keeps its id from being reused by another object.
+    _DEFINITIONS[id(suite)] = (suite, definition)
+    return definition

@@ -1,0 +1,130 @@
+"""HighLevelHook against the HighLevel emulator over HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+import requests
+
+from qbo_crm_sync.errors import ApiError, AuthError
+from qbo_crm_sync.hooks.highlevel import HighLevelHook
+
+pytestmark = pytest.mark.integration
+
+LOCATION = "loc-hooks-1"
+
+
+def seed(base: str, **body) -> dict:
+    response = requests.post(f"{base}/_admin/seed", json={"locations": [{"id": LOCATION}], **body}, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def sent(base: str, path: str = "") -> list[dict]:
+    return requests.get(f"{base}/_admin/requests", params={"path": path}, timeout=5).json()["requests"]
+
+
+def test_upsert_matches_by_email_and_tags(highlevel, hl_settings):
+    seed(highlevel)
+    hook = HighLevelHook(LOCATION, settings=hl_settings)
+    first = hook.upsert_contact({"email": "ada@example.com", "firstName": "Ada"})
+    again = hook.upsert_contact({"email": "ada@example.com", "lastName": "Lovelace"})
+    assert first["new"] is True and again["new"] is False
+    contact_id = first["contact"]["id"]
+    assert again["contact"]["id"] == contact_id
+    assert hook.find_duplicate(email="ada@example.com")["id"] == contact_id
+    assert hook.find_duplicate(email="nobody@example.com") is None
+    assert "review-requested" in hook.add_tags(contact_id, ["review-requested"])
+    assert hook.get_contact(contact_id)["lastName"] == "Lovelace"
+    assert hook.get_contact("does-not-exist") is None
+    assert hook.stats["write"] == 3
+
+
+def test_search_contacts_follows_the_cursor(highlevel, hl_settings):
+    seed(highlevel, contacts=[{"email": f"p{i}@example.com", "firstName": f"P{i}"} for i in range(230)])
+    hook = HighLevelHook(LOCATION, settings=hl_settings)
+    found = list(hook.search_contacts(page_limit=100))
+    assert len(found) == 230 and len({c["id"] for c in found}) == 230
+    assert len(sent(highlevel, "/contacts/search")) == 3
+
+
+def test_transactions_and_invoices_page_by_offset(highlevel, hl_settings):
+    seed(highlevel,
+         transactions=[{"amount": i + 1, "entitySourceType": "funnel"} for i in range(250)],
+         invoices=[{"status": "sent", "items": [{"name": "Thing", "qty": 1, "amount": 10, "currency": "USD"}]}
+                   for _ in range(120)])
+    hook = HighLevelHook(LOCATION, settings=hl_settings)
+    txns = list(hook.transactions(entitySourceType="funnel"))
+    assert len(txns) == 250 and len({t["_id"] for t in txns}) == 250
+    assert len(sent(highlevel, "/payments/transactions")) == 3
+    invoices = list(hook.invoices(status="sent"))
+    assert len(invoices) == 120
+    assert hook.get_invoice(invoices[0]["_id"])["_id"] == invoices[0]["_id"]
+    assert list(hook.invoices(status="paid")) == []
+    assert list(hook.orders()) == [] and list(hook.subscriptions()) == []
+
+
+def test_send_message_uses_the_conversations_version(highlevel, hl_settings):
+    seed(highlevel)
+    hook = HighLevelHook(LOCATION, settings=hl_settings)
+    contact = hook.upsert_contact({"email": "rev@example.com", "firstName": "Rev"})["contact"]
+    answer = hook.send_message({"type": "Email", "contactId": contact["id"], "status": "pending", "subType": "Email",
+                                "subject": "How did we do?", "html": "<p>Leave us a review</p>"})
+    assert answer.get("messageId") or answer.get("conversationId")
+
+
+def test_validation_errors_are_typed_and_not_retried(highlevel, hl_settings):
+    seed(highlevel)
+    hook = HighLevelHook(LOCATION, settings=hl_settings)
+    requests.delete(f"{highlevel}/_admin/requests", timeout=5)
+    with pytest.raises(ApiError) as caught:
+        hook.upsert_contact({"email": "x@example.com", "notAField": 1})
+    assert caught.value.status == 422
+    assert len(sent(highlevel, "/contacts/upsert")) == 1
+
+
+def test_wrong_token_is_an_auth_error(highlevel, hl_settings):
+    hook = HighLevelHook(LOCATION, settings=replace(hl_settings, token="wrong-token"))
+    with pytest.raises(AuthError):
+        hook.find_duplicate(email="a@example.com")
+
+
+def test_burst_of_300_stays_under_the_limit(highlevel, hl_settings):
+    """A 1-second window (100 requests) on both sides: 300 requests from 4 threads get no 429."""
+    seed(highlevel)
+    requests.post(f"{highlevel}/_admin/config", json={"window_s": 1.0}, timeout=5).raise_for_status()
+    settings = replace(hl_settings, window_s=1.0)
+    hooks = [HighLevelHook(LOCATION, settings=settings) for _ in range(4)]
+    requests.delete(f"{highlevel}/_admin/requests", timeout=5)
+    started = time.monotonic()
+
+    def work(hook: HighLevelHook) -> None:
+        for i in range(75):
+            hook.find_duplicate(email=f"burst{i}@example.com")
+
+    threads = [threading.Thread(target=work, args=(h,)) for h in hooks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    elapsed = time.monotonic() - started
+    statuses = [r["status"] for r in sent(highlevel, "/contacts/search/duplicate")]
+    assert len(statuses) == 300
+    assert statuses.count(429) == 0
+    assert elapsed >= 2.0  # three windows' worth of budget
+    assert sum(h.stats["read"] for h in hooks) == 300
+
+
+def test_server_announced_budget_is_followed(highlevel, hl_settings):
+    """The server allows only 20 per window while the client was told 100: the headers win."""
+    seed(highlevel)
+    requests.post(f"{highlevel}/_admin/config", json={"window_s": 1.0, "burst_limit": 20}, timeout=5)
+    hook = HighLevelHook(LOCATION, settings=replace(hl_settings, window_s=1.0))
+    requests.delete(f"{highlevel}/_admin/requests", timeout=5)
+    for i in range(50):
+        hook.find_duplicate(email=f"slow{i}@example.com")
+    statuses = [r["status"] for r in sent(highlevel, "/contacts/search/duplicate")]
+    assert len(statuses) == 50 and 429 not in statuses
