@@ -70,7 +70,7 @@ def qbo_customers(
             c.pop("PrimaryEmailAddr")
             c.pop("PrimaryPhone")
         elif roll < 2 * bad_share / 3:
-            c["PrimaryEmailAddr"] = {"Address": f"{first} at example dot com"}
+            c["PrimaryEmailAddr"] = {"Address": f"{_ascii(first)}..{_ascii(last)}@example.com"}
             c.pop("PrimaryPhone")
         elif roll < bad_share and out:
             c["PrimaryEmailAddr"] = dict(out[-1].get("PrimaryEmailAddr") or {"Address": "shared@example.com"})

@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--client-secret", default=os.environ.get("QBO_EMULATOR_CLIENT_SECRET", "demo-client-secret")
     )
-    parser.add_argument("--throttle-window-s", type=float, default=60.0, help="length of the throttling window")
+    parser.add_argument(
+        "--throttle-window-s", type=float, default=60.0, help="length of the throttling window"
+    )
     args = parser.parse_args(argv)
     app = create_app(args.client_id, args.client_secret, args.throttle_window_s)
     serve(app, args.port, args.host)

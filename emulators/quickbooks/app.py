@@ -25,7 +25,9 @@ def _answer(body: dict[str, Any], status: int = 200, headers: dict[str, str] | N
     out = {"intuit_tid": uuid.uuid4().hex}
     if headers:
         out.update(headers)
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status, media_type=MEDIA_TYPE, headers=out)
+    return Response(
+        json.dumps(body, separators=(",", ":")), status_code=status, media_type=MEDIA_TYPE, headers=out
+    )
 
 
 def _fault(err: faults.QboError) -> Response:
@@ -73,7 +75,10 @@ def create_app(
         entity = BY_PATH.get(name.lower())
         if entity is None:
             raise faults.QboError(
-                404, faults.fault_body("ValidationFault", "Unsupported Operation", f"Unsupported entity: {name}", "500")
+                404,
+                faults.fault_body(
+                    "ValidationFault", "Unsupported Operation", f"Unsupported entity: {name}", "500"
+                ),
             )
         return entity
 
@@ -130,7 +135,9 @@ def create_app(
     async def write(realm_id: str, entity_name: str, request: Request) -> Response:
         return await _write(realm_id, request, entity_name, request.query_params.get("operation"))
 
-    async def _write(realm_id: str, request: Request, entity_name: str | None, operation: str | None) -> Response:
+    async def _write(
+        realm_id: str, request: Request, entity_name: str | None, operation: str | None
+    ) -> Response:
         """Writes and batch: a repeated ``requestid`` answers the first (successful) answer again."""
         try:
             company = company_for(request, realm_id)
@@ -178,7 +185,11 @@ def create_app(
             for company in store.companies.values():
                 counts = {e: sum(1 for r in company.entities[e].values() if not r.deleted) for e in ENTITIES}
                 inactive = {
-                    e: sum(1 for r in company.entities[e].values() if not r.deleted and r.body.get("Active") is False)
+                    e: sum(
+                        1
+                        for r in company.entities[e].values()
+                        if not r.deleted and r.body.get("Active") is False
+                    )
                     for e in HAS_ACTIVE
                 }
                 deleted = {e: sum(1 for r in company.entities[e].values() if r.deleted) for e in ENTITIES}
@@ -264,7 +275,12 @@ def _seed(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     for entity in SEED_ORDER:
         rows = body.get(entity) or []
         if entity == "Customer":  # parents before their sub-customers
-            rows = sorted(rows, key=lambda c: int(c.get("Level") or (1 if c.get("ParentRef") else 0)) if isinstance(c, dict) else 0)
+            rows = sorted(
+                rows,
+                key=lambda c: (
+                    int(c.get("Level") or (1 if c.get("ParentRef") else 0)) if isinstance(c, dict) else 0
+                ),
+            )
         for payload in rows:
             if not isinstance(payload, dict):
                 raise faults.malformed_body(entity)

@@ -81,7 +81,9 @@ def _name_of(entity: str, record: Record) -> str:
     return str(body.get("DisplayName") or body.get("Name") or "")
 
 
-def _resolve_ref(company: Company, entity: str, ref: Any, field_name: str, required: bool) -> dict[str, Any] | None:
+def _resolve_ref(
+    company: Company, entity: str, ref: Any, field_name: str, required: bool
+) -> dict[str, Any] | None:
     """A reference to an existing, active entity, with its ``name`` filled in as QBO answers it."""
     value = _ref_value(ref)
     if value is None:
@@ -167,7 +169,9 @@ def _customer(company: Company, body: dict[str, Any], old: Record | None) -> dic
     if email is not None:
         address = email.get("Address") if isinstance(email, dict) else None
         if address is not None and not EMAIL.match(str(address).strip()):
-            raise faults.business(f"Email Address does not conform to the syntax rules: {address}", "PrimaryEmailAddr")
+            raise faults.business(
+                f"Email Address does not conform to the syntax rules: {address}", "PrimaryEmailAddr"
+            )
     _check_currency(company, body)
     body["DisplayName"] = name
     body["FullyQualifiedName"] = full_name
@@ -191,7 +195,9 @@ def _item(company: Company, body: dict[str, Any], old: Record | None) -> dict[st
     body.setdefault("Taxable", False)
     body.setdefault("UnitPrice", 0)
     if body.get("IncomeAccountRef") is not None:
-        body["IncomeAccountRef"] = _resolve_ref(company, "Account", body["IncomeAccountRef"], "IncomeAccountRef", True)
+        body["IncomeAccountRef"] = _resolve_ref(
+            company, "Account", body["IncomeAccountRef"], "IncomeAccountRef", True
+        )
     return body
 
 
@@ -233,7 +239,9 @@ def _sales(entity: str) -> Callable[[Company, dict[str, Any], Record | None], di
         entity_id = old.body["Id"] if old else None
         if entity == "Invoice" and entity_id in company.voided:
             raise faults.business("A voided invoice cannot be changed", "Invoice")
-        customer = _resolve_ref(company, "Customer", body.get("CustomerRef"), "CustomerRef", entity == "Invoice")
+        customer = _resolve_ref(
+            company, "Customer", body.get("CustomerRef"), "CustomerRef", entity == "Invoice"
+        )
         if customer is not None:
             body["CustomerRef"] = customer
             if old is None:  # a new transaction starts from the customer's addresses and email
@@ -250,7 +258,9 @@ def _sales(entity: str) -> Callable[[Company, dict[str, Any], Record | None], di
                 detail = dict(line.get("SalesItemLineDetail") or {})
                 ref = detail.get("ItemRef")
                 detail["ItemRef"] = (
-                    _resolve_ref(company, "Item", ref, "ItemRef", True) if _ref_value(ref) else _default_item(company)
+                    _resolve_ref(company, "Item", ref, "ItemRef", True)
+                    if _ref_value(ref)
+                    else _default_item(company)
                 )
                 detail.setdefault("TaxCodeRef", {"value": "NON"})
                 line["SalesItemLineDetail"] = detail
@@ -270,11 +280,18 @@ def _sales(entity: str) -> Callable[[Company, dict[str, Any], Record | None], di
         if entity == "Invoice":
             body.setdefault("DueDate", (date.fromisoformat(body["TxnDate"]) + timedelta(days=30)).isoformat())
             _check_date(body["DueDate"], "DueDate")
-            for flag in ("AllowIPNPayment", "AllowOnlinePayment", "AllowOnlineCreditCardPayment", "AllowOnlineACHPayment"):
+            for flag in (
+                "AllowIPNPayment",
+                "AllowOnlinePayment",
+                "AllowOnlineCreditCardPayment",
+                "AllowOnlineACHPayment",
+            ):
                 body.setdefault(flag, False)
             paid = sum(company.applied.get(entity_id or "", {}).values(), Decimal(0))
             if total < paid:
-                raise faults.business("The invoice total cannot be less than the payments applied to it", "TotalAmt")
+                raise faults.business(
+                    "The invoice total cannot be less than the payments applied to it", "TotalAmt"
+                )
             body["Balance"] = totals.money(total - paid)
             body["LinkedTxn"] = [
                 {"TxnId": pid, "TxnType": "Payment"} for pid in company.applied.get(entity_id or "", {})
@@ -283,7 +300,9 @@ def _sales(entity: str) -> Callable[[Company, dict[str, Any], Record | None], di
             body["Balance"] = 0
             deposit = body.get("DepositToAccountRef")
             if _ref_value(deposit):
-                body["DepositToAccountRef"] = _resolve_ref(company, "Account", deposit, "DepositToAccountRef", True)
+                body["DepositToAccountRef"] = _resolve_ref(
+                    company, "Account", deposit, "DepositToAccountRef", True
+                )
             elif (default := _default_deposit_account(company)) is not None:
                 body["DepositToAccountRef"] = default
         return body
@@ -314,7 +333,9 @@ def _payment(company: Company, body: dict[str, Any], old: Record | None) -> dict
         amount = totals.cents(totals.dec(line.get("Amount"), "Line.Amount"))
         for link in line.get("LinkedTxn") or []:
             if link.get("TxnType") != "Invoice":
-                raise faults.business(f"Payments can only be linked to invoices here, not {link.get('TxnType')}", "LinkedTxn")
+                raise faults.business(
+                    f"Payments can only be linked to invoices here, not {link.get('TxnType')}", "LinkedTxn"
+                )
         line["Amount"] = totals.money(amount)
         applied += amount
         lines.append(line)
@@ -328,7 +349,8 @@ def _payment(company: Company, body: dict[str, Any], old: Record | None) -> dict
         open_balance = totals.dec(invoice.body.get("Balance", 0)) + already
         if amount > open_balance:
             raise faults.business(
-                f"The amount applied to invoice {invoice_id} exceeds its open balance of {open_balance}", "Line.Amount"
+                f"The amount applied to invoice {invoice_id} exceeds its open balance of {open_balance}",
+                "Line.Amount",
             )
     if applied > total:
         raise faults.business("The amounts applied exceed the payment total", "TotalAmt")
@@ -393,11 +415,19 @@ def _stamp(body: dict[str, Any], created: int, updated: int) -> None:
 
 def _ordered(entity: str, body: dict[str, Any]) -> dict[str, Any]:
     """QBO's habit: domain, sparse, Id, SyncToken, MetaData first, then the rest."""
-    head = {"domain": "QBO", "sparse": False, "Id": body["Id"], "SyncToken": body["SyncToken"], "MetaData": body["MetaData"]}
+    head = {
+        "domain": "QBO",
+        "sparse": False,
+        "Id": body["Id"],
+        "SyncToken": body["SyncToken"],
+        "MetaData": body["MetaData"],
+    }
     return head | {k: v for k, v in body.items() if k not in head}
 
 
-def create(store: Store, company: Company, entity: str, payload: dict[str, Any], seeding: bool = False) -> dict[str, Any]:
+def create(
+    store: Store, company: Company, entity: str, payload: dict[str, Any], seeding: bool = False
+) -> dict[str, Any]:
     check_properties(entity, payload)
     body = {k: v for k, v in payload.items() if k not in READ_ONLY and k not in COMPUTED[entity]}
     body = RULES[entity](company, body, None)
@@ -506,7 +536,8 @@ def void(store: Store, company: Company, entity: str, payload: dict[str, Any]) -
     entity_id = record.body["Id"]
     if company.applied.get(entity_id):
         raise faults.business(
-            "This invoice has a payment linked to it and cannot be voided. Delete the payment first.", "Invoice"
+            "This invoice has a payment linked to it and cannot be voided. Delete the payment first.",
+            "Invoice",
         )
     body = dict(record.body)
     lines = []
@@ -540,7 +571,9 @@ def _links(body: dict[str, Any] | None) -> dict[str, Decimal]:
     return out
 
 
-def _apply_payment(store: Store, company: Company, new: dict[str, Any] | None, previous: dict[str, Any] | None) -> None:
+def _apply_payment(
+    store: Store, company: Company, new: dict[str, Any] | None, previous: dict[str, Any] | None
+) -> None:
     """Move invoice balances by what a payment applies: undo ``previous``, apply ``new``.
 
     Each invoice whose balance moves gets a new SyncToken and LastUpdatedTime, as in QBO.
@@ -572,7 +605,32 @@ def _apply_payment(store: Store, company: Company, new: dict[str, Any] | None, p
 
 def seed_defaults(store: Store, company: Company) -> None:
     """What a new QBO company starts with, so that transactions have refs to use."""
-    create(store, company, "Account", {"Name": "Sales of Product Income", "AccountType": "Income", "AccountSubType": "SalesOfProductIncome"})
-    create(store, company, "Account", {"Name": "Undeposited Funds", "AccountType": "Other Current Asset", "AccountSubType": "UndepositedFunds"})
-    create(store, company, "Account", {"Name": "Discounts given", "AccountType": "Income", "AccountSubType": "DiscountsRefundsGiven"})
-    create(store, company, "Item", {"Name": "Services", "Type": "Service", "IncomeAccountRef": {"value": "1"}})
+    create(
+        store,
+        company,
+        "Account",
+        {
+            "Name": "Sales of Product Income",
+            "AccountType": "Income",
+            "AccountSubType": "SalesOfProductIncome",
+        },
+    )
+    create(
+        store,
+        company,
+        "Account",
+        {
+            "Name": "Undeposited Funds",
+            "AccountType": "Other Current Asset",
+            "AccountSubType": "UndepositedFunds",
+        },
+    )
+    create(
+        store,
+        company,
+        "Account",
+        {"Name": "Discounts given", "AccountType": "Income", "AccountSubType": "DiscountsRefundsGiven"},
+    )
+    create(
+        store, company, "Item", {"Name": "Services", "Type": "Service", "IncomeAccountRef": {"value": "1"}}
+    )

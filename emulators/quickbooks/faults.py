@@ -22,7 +22,9 @@ class QboError(Exception):
         return self.body.get("Fault", {})
 
 
-def fault_body(fault_type: str, message: str, detail: str, code: str, element: str | None = None) -> dict[str, Any]:
+def fault_body(
+    fault_type: str, message: str, detail: str, code: str, element: str | None = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"Message": message, "Detail": detail, "code": code}
     if element is not None:
         error["element"] = element
@@ -52,7 +54,11 @@ def business(detail: str, element: str | None = None) -> QboError:
 
 
 def invalid_reference(kind: str, ref: str) -> QboError:
-    return validation("Invalid Reference Id", f"Invalid Reference Id : {kind} assigned to this transaction has been deleted or does not exist: {ref}", "2500")
+    return validation(
+        "Invalid Reference Id",
+        f"Invalid Reference Id : {kind} assigned to this transaction has been deleted or does not exist: {ref}",
+        "2500",
+    )
 
 
 def object_not_found(entity: str, entity_id: str) -> QboError:

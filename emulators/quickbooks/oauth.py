@@ -83,7 +83,7 @@ class OAuth:
             "access_token": access,
             "expires_in": int(cfg.access_token_ttl_s),
             "refresh_token": grant.refresh_token,
-            "x_refresh_token_expires_in": max(int(grant.refresh_expires - time.time()), 0),
+            "x_refresh_token_expires_in": int(cfg.refresh_token_ttl_s),
         }
 
     def authenticate(self, token: str) -> tuple[str | None, str]:
@@ -107,7 +107,9 @@ class OAuth:
             user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
-        return secrets.compare_digest(user, self.client_id) and secrets.compare_digest(password, self.client_secret)
+        return secrets.compare_digest(user, self.client_id) and secrets.compare_digest(
+            password, self.client_secret
+        )
 
     def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any] | None:
         with self.lock:
@@ -124,6 +126,7 @@ class OAuth:
             del self.by_refresh[refresh_token]
             self.superseded.add(refresh_token)
             grant.refresh_token = secrets.token_urlsafe(32)
+            grant.refresh_expires = time.time() + self.store.config.refresh_token_ttl_s  # a rolling lifetime
             self.by_refresh[grant.refresh_token] = grant
             return self._tokens(grant)
 
@@ -158,10 +161,14 @@ def router(oauth: OAuth) -> APIRouter:
     def authorize(request: Request) -> Response:
         params = request.query_params
         if params.get("client_id") != oauth.client_id:
-            return HTMLResponse("<html><body><h1>400</h1><p>Invalid client_id</p></body></html>", status_code=400)
+            return HTMLResponse(
+                "<html><body><h1>400</h1><p>Invalid client_id</p></body></html>", status_code=400
+            )
         redirect_uri = params.get("redirect_uri", "")
         if not redirect_uri.startswith(("http://", "https://")):
-            return HTMLResponse("<html><body><h1>400</h1><p>Invalid redirect_uri</p></body></html>", status_code=400)
+            return HTMLResponse(
+                "<html><body><h1>400</h1><p>Invalid redirect_uri</p></body></html>", status_code=400
+            )
         if params.get("response_type") != "code":
             page = f"<html><body><h1>400</h1><p>Unsupported response_type {escape(params.get('response_type', ''))}</p></body></html>"
             return HTMLResponse(page, status_code=400)
@@ -195,7 +202,11 @@ def router(oauth: OAuth) -> APIRouter:
             return _oauth_error(401, "invalid_client")
         raw = (await request.body()).decode()
         try:
-            token = json.loads(raw).get("token") if raw.strip().startswith("{") else parse_qs(raw).get("token", [None])[-1]
+            token = (
+                json.loads(raw).get("token")
+                if raw.strip().startswith("{")
+                else parse_qs(raw).get("token", [None])[-1]
+            )
         except (ValueError, AttributeError):
             token = None
         if not token:

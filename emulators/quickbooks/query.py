@@ -85,8 +85,12 @@ def _tokenize(text: str) -> list[Token]:
         value = m.group(kind)
         if kind == "bad":
             if value == "'":
-                raise faults.query_parser(f"Lexical error at line 1, column {m.start(kind) + 1}. Unterminated string.")
-            raise faults.query_parser(f'Lexical error at line 1, column {m.start(kind) + 1}. Encountered: "{value}"')
+                raise faults.query_parser(
+                    f"Lexical error at line 1, column {m.start(kind) + 1}. Unterminated string."
+                )
+            raise faults.query_parser(
+                f'Lexical error at line 1, column {m.start(kind) + 1}. Encountered: "{value}"'
+            )
         tokens.append(Token(kind, value, m.start(kind) + 1))
         pos = m.end()
     return tokens
@@ -183,7 +187,11 @@ class _Parser:
                 self.i += 1
                 query.order.append(self.order_item())
         seen: set[str] = set()
-        while (tok := self.peek()) is not None and tok.upper in ("STARTPOSITION", "MAXRESULTS") and tok.upper not in seen:
+        while (
+            (tok := self.peek()) is not None
+            and tok.upper in ("STARTPOSITION", "MAXRESULTS")
+            and tok.upper not in seen
+        ):
             self.i += 1
             seen.add(tok.upper)
             num = self.next()
@@ -226,7 +234,19 @@ class _Parser:
         return name, False
 
 
-_RESERVED = {"SELECT", "FROM", "WHERE", "AND", "OR", "ORDERBY", "ORDER", "STARTPOSITION", "MAXRESULTS", "IN", "LIKE"}
+_RESERVED = {
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "ORDERBY",
+    "ORDER",
+    "STARTPOSITION",
+    "MAXRESULTS",
+    "IN",
+    "LIKE",
+}
 
 
 def _unescape(text: str) -> str:
@@ -311,7 +331,9 @@ def _comparable(path: str, value: Any, literal: Any) -> tuple[Any, Any] | None:
 
 
 def _like(pattern: str) -> re.Pattern[str]:
-    return re.compile("^" + ".*".join(re.escape(p) for p in pattern.split("%")) + "$", re.IGNORECASE | re.DOTALL)
+    return re.compile(
+        "^" + ".*".join(re.escape(p) for p in pattern.split("%")) + "$", re.IGNORECASE | re.DOTALL
+    )
 
 
 def predicate(cond: Condition) -> Callable[[dict[str, Any], Any], bool]:

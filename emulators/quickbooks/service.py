@@ -20,7 +20,9 @@ def read(company: Company, entity: str, entity_id: str) -> dict[str, Any]:
     return {entity: entities.current(company, entity, entity_id).body, "time": response_time()}
 
 
-def operate(store: Store, company: Company, entity: str, operation: str | None, payload: Any) -> dict[str, Any]:
+def operate(
+    store: Store, company: Company, entity: str, operation: str | None, payload: Any
+) -> dict[str, Any]:
     """POST {entity}[?operation=...]: create, update (full or sparse), delete or void."""
     if not isinstance(payload, dict):
         raise faults.malformed_body(entity)
@@ -84,13 +86,23 @@ def cdc(store: Store, company: Company, names: str, changed_since: str) -> dict[
     for name in names.split(","):
         entity = canonical.get(name.strip().lower())
         if entity is None:
-            raise faults.validation("Invalid entity", f"Entity {name.strip()} is not supported by change data capture", "2030", "entities")
+            raise faults.validation(
+                "Invalid entity",
+                f"Entity {name.strip()} is not supported by change data capture",
+                "2030",
+                "entities",
+            )
         if entity not in wanted:
             wanted.append(entity)
     try:
         since = parse_instant(changed_since)
     except ValueError as exc:
-        raise faults.validation("Invalid date", f"changedSince is not an ISO-8601 date-time: {changed_since}", "2030", "changedSince") from exc
+        raise faults.validation(
+            "Invalid date",
+            f"changedSince is not an ISO-8601 date-time: {changed_since}",
+            "2030",
+            "changedSince",
+        ) from exc
     limit_days = store.config.cdc_max_days
     if now() - since > limit_days * 86400:
         raise faults.validation(
@@ -135,9 +147,14 @@ def batch(store: Store, company: Company, payload: Any) -> dict[str, Any]:
         if not bid:
             raise faults.required("bId")
         if bid in seen:
-            raise faults.validation("Duplicate bId", f"bId {bid} is used more than once in this batch", "2030", "bId")
+            raise faults.validation(
+                "Duplicate bId", f"bId {bid} is used more than once in this batch", "2030", "bId"
+            )
         seen.add(bid)
-    return {"BatchItemResponse": [_batch_item(store, company, item) for item in items], "time": response_time()}
+    return {
+        "BatchItemResponse": [_batch_item(store, company, item) for item in items],
+        "time": response_time(),
+    }
 
 
 def _batch_item(store: Store, company: Company, item: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +178,9 @@ def _batch_item(store: Store, company: Company, item: dict[str, Any]) -> dict[st
             raise faults.business("A create must not carry an Id", "Id")
         if operation == "update" and isinstance(payload, dict) and payload.get("Id") is None:
             raise faults.required("Id")
-        answer = operate(store, company, entity, None if operation in ("create", "update") else operation, payload)
+        answer = operate(
+            store, company, entity, None if operation in ("create", "update") else operation, payload
+        )
         return {entity: answer[entity], "bId": bid}
     except faults.QboError as err:
         fault = dict(err.fault)

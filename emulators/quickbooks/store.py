@@ -94,7 +94,10 @@ class Company:
             "sparse": False,
             "Id": "1",
             "SyncToken": "0",
-            "MetaData": {"CreateTime": meta_time(self.created_at), "LastUpdatedTime": meta_time(self.created_at)},
+            "MetaData": {
+                "CreateTime": meta_time(self.created_at),
+                "LastUpdatedTime": meta_time(self.created_at),
+            },
         }
 
 
@@ -130,7 +133,9 @@ class Store:
             realm_id = str(realm_id or self._new_realm_id())
             company = self.companies.get(realm_id)
             if company is None:
-                company = Company(realm_id, name or f"Sandbox Company {realm_id[-4:]}", home_currency, multicurrency)
+                company = Company(
+                    realm_id, name or f"Sandbox Company {realm_id[-4:]}", home_currency, multicurrency
+                )
                 self.companies[realm_id] = company
                 seed_defaults(self, company)
             else:

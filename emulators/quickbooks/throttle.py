@@ -40,7 +40,7 @@ class Throttle:
         if not path.startswith(PREFIX):
             await self.app(scope, receive, send)
             return
-        realm = path[len(PREFIX):].split("/", 1)[0]
+        realm = path[len(PREFIX) :].split("/", 1)[0]
         limits = self.limits
         inflight = limits.inflight
         if not inflight.enter(realm):
@@ -59,10 +59,23 @@ class Throttle:
 
     async def _refuse(self, scope: dict[str, Any], send: Any) -> None:
         self.log.requests.append(
-            {"t": time.time(), "method": scope.get("method"), "path": scope.get("path"),
-             "query": scope.get("query_string", b"").decode(), "status": 429}
+            {
+                "t": time.time(),
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "query": scope.get("query_string", b"").decode(),
+                "status": 429,
+            }
         )
         body = json.dumps(throttled_body()).encode()
-        await send({"type": "http.response.start", "status": 429,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -30,10 +30,26 @@ pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"QBO specs not fou
 # sales tax, which gives taxable customers a default tax code.
 COMPANY_SETTING_KEYS = {"CustomField", "DefaultTaxCodeRef"}
 # Set by QBO itself on create and update; a request body never carries them back.
-SERVER_KEYS = {"Id", "SyncToken", "MetaData", "domain", "sparse", "TotalAmt", "Balance", "UnappliedAmt",
-               "FullyQualifiedName", "BalanceWithJobs", "airbyte_cursor"}
-REF_ENTITY = {"CustomerRef": "Customer", "ItemRef": "Item", "DepositToAccountRef": "Account",
-              "IncomeAccountRef": "Account", "DiscountAccountRef": "Account"}
+SERVER_KEYS = {
+    "Id",
+    "SyncToken",
+    "MetaData",
+    "domain",
+    "sparse",
+    "TotalAmt",
+    "Balance",
+    "UnappliedAmt",
+    "FullyQualifiedName",
+    "BalanceWithJobs",
+    "airbyte_cursor",
+}
+REF_ENTITY = {
+    "CustomerRef": "Customer",
+    "ItemRef": "Item",
+    "DepositToAccountRef": "Account",
+    "IncomeAccountRef": "Account",
+    "DiscountAccountRef": "Account",
+}
 
 
 # ---------------------------------------------------------------- shapes
@@ -59,7 +75,9 @@ def assert_same_shape(ours: Any, recorded: Any, where: str = "$") -> None:
 def _compare(a: Any, b: Any, where: str) -> None:
     if isinstance(b, dict):
         assert isinstance(a, dict), f"{where}: expected an object, got {a}"
-        assert sorted(a) == sorted(b), f"{where}: keys differ: extra {sorted(set(a) - set(b))}, missing {sorted(set(b) - set(a))}"
+        assert sorted(a) == sorted(b), (
+            f"{where}: keys differ: extra {sorted(set(a) - set(b))}, missing {sorted(set(b) - set(a))}"
+        )
         for key in b:
             _compare(a[key], b[key], f"{where}.{key}")
     elif isinstance(b, list):
@@ -85,7 +103,9 @@ def recorded_request(name: str) -> dict[str, Any]:
 
 def airbyte(stream: str) -> list[dict[str, Any]]:
     lines = (SAMPLES / "airbyte-expected_records.subset.jsonl").read_text().splitlines()
-    return [json.loads(line)["data"] for line in lines if line.strip() and json.loads(line)["stream"] == stream]
+    return [
+        json.loads(line)["data"] for line in lines if line.strip() and json.loads(line)["stream"] == stream
+    ]
 
 
 # ---------------------------------------------------------------- seeding what samples refer to
@@ -114,9 +134,22 @@ def seed_refs(books: Qbo, *entities: dict[str, Any]) -> None:
     found: dict[str, dict[str, str]] = {}
     for entity in entities:
         _refs(entity, found)
-    existing = {name: {e["Id"]: e for e in requests.get(
-        f"{books.base}/_admin/entities/{books.realm}/{name}", timeout=5).json()[name]} for name in ("Customer", "Item", "Account")}
-    taken = {n.casefold() for rows in existing.values() for e in rows.values() for n in (e.get("DisplayName"), e.get("Name")) if n}
+    existing = {
+        name: {
+            e["Id"]: e
+            for e in requests.get(f"{books.base}/_admin/entities/{books.realm}/{name}", timeout=5).json()[
+                name
+            ]
+        }
+        for name in ("Customer", "Item", "Account")
+    }
+    taken = {
+        n.casefold()
+        for rows in existing.values()
+        for e in rows.values()
+        for n in (e.get("DisplayName"), e.get("Name"))
+        if n
+    }
     body: dict[str, list[dict[str, Any]]] = {}
     for kind, refs in found.items():
         for ref_id, name in refs.items():
@@ -159,7 +192,9 @@ def test_customer_query(books: Qbo) -> None:
     customers = recorded["QueryResponse"]["Customer"]
     books.seed(Customer=[writable(c) for c in customers])
     got = books.query_raw("SELECT * FROM Customer MAXRESULTS 1000 STARTPOSITION 1").json()
-    assert sorted(got) == sorted(recorded) and sorted(got["QueryResponse"]) == sorted(recorded["QueryResponse"])
+    assert sorted(got) == sorted(recorded) and sorted(got["QueryResponse"]) == sorted(
+        recorded["QueryResponse"]
+    )
     ours = {c["Id"]: c for c in got["QueryResponse"]["Customer"]}
     for theirs in customers:
         assert_same_shape(ours[theirs["Id"]], theirs, f"Customer {theirs['Id']}")
@@ -175,8 +210,16 @@ def test_customer_create_and_update(books: Qbo) -> None:
 
 def test_invoice_create_and_void(books: Qbo) -> None:
     recorded = sample("invoice.create.json")["Invoice"]
-    books.seed(Customer=[{"Id": "1", "DisplayName": recorded["CustomerRef"]["name"],
-                          "BillAddr": recorded["BillAddr"], "ShipAddr": recorded["ShipAddr"]}])
+    books.seed(
+        Customer=[
+            {
+                "Id": "1",
+                "DisplayName": recorded["CustomerRef"]["name"],
+                "BillAddr": recorded["BillAddr"],
+                "ShipAddr": recorded["ShipAddr"],
+            }
+        ]
+    )
     created = books.post("invoice", recorded_request("invoice.create.json"))
     assert created.status_code == 200, created.text
     assert_same_shape(created.json(), sample("invoice.create.json"))
@@ -202,7 +245,9 @@ def test_sales_receipt_query_and_update(books: Qbo) -> None:
         assert_same_shape(ours[theirs["Id"]], theirs, f"SalesReceipt {theirs['Id']}")
 
     update = recorded_request("salesreceipt.update.json") | {"SyncToken": "0"}
-    answer = books.post("salesreceipt", update, minorversion="4", requestid="a90bfae9-9c6b-4179-9c7e-d8f538d09f6f")
+    answer = books.post(
+        "salesreceipt", update, minorversion="4", requestid="a90bfae9-9c6b-4179-9c7e-d8f538d09f6f"
+    )
     assert answer.status_code == 200, answer.text
     assert_same_shape(answer.json(), sample("salesreceipt.update.json"))
 
@@ -220,7 +265,10 @@ def test_faults(books: Qbo, qbo: str) -> None:
     bad_query = books.query_raw("SELECT * FROM Custmoer")
     assert bad_query.status_code == 400
     assert_same_shape(bad_query.json(), sample("fault.validation.invalid-query.json"))
-    assert bad_query.json()["Fault"]["Error"][0]["code"] == sample("fault.validation.invalid-query.json")["Fault"]["Error"][0]["code"]
+    assert (
+        bad_query.json()["Fault"]["Error"][0]["code"]
+        == sample("fault.validation.invalid-query.json")["Fault"]["Error"][0]["code"]
+    )
 
     requests.post(f"{qbo}/_admin/config", json={"access_token_ttl_s": 0}, timeout=5).raise_for_status()
     expired = Qbo.connect(qbo, books.realm)
@@ -233,10 +281,14 @@ def test_cdc(books: Qbo) -> None:
     recorded = sample("cdc.response.json")
     books.create("Customer", {"DisplayName": "Changed Lately"})
     since = books.read("Customer", "1")["MetaData"]["CreateTime"]
-    got = books.session.get(f"{books.v3}/cdc", params={"entities": "customer", "changedSince": since}, timeout=5).json()
+    got = books.session.get(
+        f"{books.v3}/cdc", params={"entities": "customer", "changedSince": since}, timeout=5
+    ).json()
     theirs = recorded["CDCResponse"][0]["QueryResponse"][0]
     ours = got["CDCResponse"][0]["QueryResponse"][0]
-    assert sorted(got) == sorted(recorded) and sorted(got["CDCResponse"][0]) == sorted(recorded["CDCResponse"][0])
+    assert sorted(got) == sorted(recorded) and sorted(got["CDCResponse"][0]) == sorted(
+        recorded["CDCResponse"][0]
+    )
     assert sorted(k for k in ours if k != "Customer") == sorted(k for k in theirs if k != "Estimate")
     assert "Customer" in ours and "Estimate" in theirs
 
@@ -276,15 +328,36 @@ def test_airbyte_records_round_trip(books: Qbo) -> None:
     # Invoices the recorded payments pay but the subset does not hold.
     linked = {link["TxnId"] for p in payments for line in p["Line"] for link in line["LinkedTxn"]}
     for n, invoice_id in enumerate(sorted(linked - {i["Id"] for i in invoices})):
-        payment = next(p for p in payments if any(link["TxnId"] == invoice_id for line in p["Line"] for link in line["LinkedTxn"]))
-        books.seed(Invoice=[{"Id": invoice_id, "DocNumber": f"90{n}", "CustomerRef": payment["CustomerRef"],
-                             "Line": [{"DetailType": "SalesItemLineDetail", "Amount": payment["TotalAmt"],
-                                       "SalesItemLineDetail": {"ItemRef": {"value": "1"}}}]}])
+        payment = next(
+            p
+            for p in payments
+            if any(link["TxnId"] == invoice_id for line in p["Line"] for link in line["LinkedTxn"])
+        )
+        books.seed(
+            Invoice=[
+                {
+                    "Id": invoice_id,
+                    "DocNumber": f"90{n}",
+                    "CustomerRef": payment["CustomerRef"],
+                    "Line": [
+                        {
+                            "DetailType": "SalesItemLineDetail",
+                            "Amount": payment["TotalAmt"],
+                            "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+                        }
+                    ],
+                }
+            ]
+        )
     for payment in payments:
         body = writable(payment) | {"TotalAmt": payment["TotalAmt"]}
         body["Line"] = [{k: v for k, v in line.items() if k != "LineEx"} for line in payment["Line"]]
         books.seed(Payment=[body])
-    for stream, entity in (("customers", "Customer"), ("invoices", "Invoice"), ("sales_receipts", "SalesReceipt")):
+    for stream, entity in (
+        ("customers", "Customer"),
+        ("invoices", "Invoice"),
+        ("sales_receipts", "SalesReceipt"),
+    ):
         for theirs in airbyte(stream):
             ours = books.read(entity, theirs["Id"])
             expected = {k: v for k, v in theirs.items() if k != "airbyte_cursor"}
@@ -346,21 +419,58 @@ def unknown_keys(value: Any, type_name: str, where: str) -> list[str]:
 
 @pytest.mark.skipif(not XSD.is_dir(), reason=f"QBO XSD not found at {XSD.resolve()}")
 def test_emitted_property_names_are_xsd_elements(books: Qbo) -> None:
-    requests.post(f"{books.base}/_admin/seed", json={"companies": [{"realmId": books.realm, "TaxRates": {"2": 8}}]},
-                  timeout=5).raise_for_status()
-    customer = books.create("Customer", {
-        "GivenName": "Ada", "FamilyName": "Lovelace", "CompanyName": "Engines Ltd",
-        "PrimaryEmailAddr": {"Address": "ada@example.com"}, "PrimaryPhone": {"FreeFormNumber": "(555) 010-0000"},
-        "BillAddr": {"Line1": "1 Analytical Way", "City": "London", "PostalCode": "N1"}, "Notes": "first"})
-    line = {"DetailType": "SalesItemLineDetail", "Amount": 30, "Description": "Consulting",
-            "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 3, "UnitPrice": 10, "TaxCodeRef": {"value": "TAX"}}}
-    discount = {"DetailType": "DiscountLineDetail", "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 10}}
-    invoice = books.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": [line, discount],
-                                       "TxnTaxDetail": {"TxnTaxCodeRef": {"value": "2"}}})
-    receipt = books.create("SalesReceipt", {"CustomerRef": {"value": customer["Id"]}, "Line": [line],
-                                            "TxnTaxDetail": {"TotalTax": 2.4}})
-    payment = books.create("Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 10,
-                                       "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]})
+    requests.post(
+        f"{books.base}/_admin/seed",
+        json={"companies": [{"realmId": books.realm, "TaxRates": {"2": 8}}]},
+        timeout=5,
+    ).raise_for_status()
+    customer = books.create(
+        "Customer",
+        {
+            "GivenName": "Ada",
+            "FamilyName": "Lovelace",
+            "CompanyName": "Engines Ltd",
+            "PrimaryEmailAddr": {"Address": "ada@example.com"},
+            "PrimaryPhone": {"FreeFormNumber": "(555) 010-0000"},
+            "BillAddr": {"Line1": "1 Analytical Way", "City": "London", "PostalCode": "N1"},
+            "Notes": "first",
+        },
+    )
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 30,
+        "Description": "Consulting",
+        "SalesItemLineDetail": {
+            "ItemRef": {"value": "1"},
+            "Qty": 3,
+            "UnitPrice": 10,
+            "TaxCodeRef": {"value": "TAX"},
+        },
+    }
+    discount = {
+        "DetailType": "DiscountLineDetail",
+        "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 10},
+    }
+    invoice = books.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "Line": [line, discount],
+            "TxnTaxDetail": {"TxnTaxCodeRef": {"value": "2"}},
+        },
+    )
+    receipt = books.create(
+        "SalesReceipt",
+        {"CustomerRef": {"value": customer["Id"]}, "Line": [line], "TxnTaxDetail": {"TotalTax": 2.4}},
+    )
+    payment = books.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "TotalAmt": 10,
+            "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
     produced = {
         "Customer": customer,
         "Invoice": books.read("Invoice", invoice["Id"]),

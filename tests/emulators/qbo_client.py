@@ -23,7 +23,9 @@ class Qbo:
         body: dict[str, Any] = {"realmId": realm} if realm else {}
         tokens = requests.post(f"{base}/_admin/token", json=body | company, timeout=5).json()
         session = requests.Session()
-        session.headers.update({"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"})
+        session.headers.update(
+            {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
+        )
         return cls(base, tokens["realmId"], tokens["access_token"], tokens["refresh_token"], session)
 
     @property

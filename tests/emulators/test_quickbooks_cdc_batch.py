@@ -15,7 +15,9 @@ def _ago(**delta: float) -> str:
 
 
 def _cdc(books: Qbo, entities: str, since: str):
-    return books.session.get(f"{books.v3}/cdc", params={"entities": entities, "changedSince": since}, timeout=30)
+    return books.session.get(
+        f"{books.v3}/cdc", params={"entities": entities, "changedSince": since}, timeout=30
+    )
 
 
 def test_cdc_window_deletes_and_shape(qbo: str) -> None:
@@ -35,7 +37,10 @@ def test_cdc_window_deletes_and_shape(qbo: str) -> None:
     assert [i["Id"] for i in responses[1]["Invoice"]] == [invoice["Id"]]
     assert responses[2]["SalesReceipt"][0]["Id"] == receipt["Id"]
     assert responses[2]["SalesReceipt"][0]["status"] == "Deleted"
-    assert len(_cdc(books, "customer", _ago(days=11)).json()["CDCResponse"][0]["QueryResponse"][0]["Customer"]) == 3
+    assert (
+        len(_cdc(books, "customer", _ago(days=11)).json()["CDCResponse"][0]["QueryResponse"][0]["Customer"])
+        == 3
+    )
 
     too_old = _cdc(books, "Customer", _ago(days=31))
     assert too_old.status_code == 400 and too_old.json()["Fault"]["type"] == "ValidationFault"
@@ -44,10 +49,15 @@ def test_cdc_window_deletes_and_shape(qbo: str) -> None:
 def test_cdc_caps_at_1000_oldest_first(qbo: str) -> None:
     books = Qbo.connect(qbo)
     start = datetime.now(PACIFIC) - timedelta(days=2)
-    books.seed(Customer=[
-        {"DisplayName": f"Bulk {n:04d}", "MetaData": {"CreateTime": (start + timedelta(seconds=n)).isoformat()}}
-        for n in range(1100)
-    ])
+    books.seed(
+        Customer=[
+            {
+                "DisplayName": f"Bulk {n:04d}",
+                "MetaData": {"CreateTime": (start + timedelta(seconds=n)).isoformat()},
+            }
+            for n in range(1100)
+        ]
+    )
     rows = _cdc(books, "Customer", _ago(days=3)).json()["CDCResponse"][0]["QueryResponse"][0]["Customer"]
     assert len(rows) == 1000
     assert rows[0]["DisplayName"] == "Bulk 0000" and rows[-1]["DisplayName"] == "Bulk 0999"
@@ -56,13 +66,19 @@ def test_cdc_caps_at_1000_oldest_first(qbo: str) -> None:
 def test_batch_items_faults_and_limits(qbo: str) -> None:
     books = Qbo.connect(qbo)
     books.seed(Customer=[{"DisplayName": "Taken"}])
-    request = {"BatchItemRequest": [
-        {"bId": "b1", "operation": "create", "Customer": {"DisplayName": "Fresh"}},
-        {"bId": "b2", "operation": "create", "Customer": {"DisplayName": "Taken"}},
-        {"bId": "b3", "operation": "update", "Customer": {"Id": "1", "SyncToken": "7", "sparse": True, "Notes": "x"}},
-        {"bId": "b4", "operation": "delete", "Invoice": {"Id": "129", "SyncToken": "0"}},
-        {"bId": "b5", "Query": "select * from Customer where DisplayName = 'Fresh'"},
-    ]}
+    request = {
+        "BatchItemRequest": [
+            {"bId": "b1", "operation": "create", "Customer": {"DisplayName": "Fresh"}},
+            {"bId": "b2", "operation": "create", "Customer": {"DisplayName": "Taken"}},
+            {
+                "bId": "b3",
+                "operation": "update",
+                "Customer": {"Id": "1", "SyncToken": "7", "sparse": True, "Notes": "x"},
+            },
+            {"bId": "b4", "operation": "delete", "Invoice": {"Id": "129", "SyncToken": "0"}},
+            {"bId": "b5", "Query": "select * from Customer where DisplayName = 'Fresh'"},
+        ]
+    }
     r = books.post("batch", request)
     assert r.status_code == 200
     items = {item["bId"]: item for item in r.json()["BatchItemResponse"]}

@@ -41,7 +41,9 @@ def test_concurrency_limit(qbo: str) -> None:
     requests.post(f"{qbo}/_admin/faults", json={"latency_ms": 400}, timeout=5).raise_for_status()
 
     def one(_: int) -> int:
-        return requests.get(f"{books.v3}/item/1", headers={"Authorization": f"Bearer {books.token}"}, timeout=10).status_code
+        return requests.get(
+            f"{books.v3}/item/1", headers={"Authorization": f"Bearer {books.token}"}, timeout=10
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(one, range(6)))
@@ -50,8 +52,9 @@ def test_concurrency_limit(qbo: str) -> None:
 
 def test_commit_then_drop(qbo: str) -> None:
     books = Qbo.connect(qbo)
-    requests.post(f"{qbo}/_admin/faults", json={"drop_after_commit_rate": 1.0, "paths": ["/customer"]},
-                  timeout=5).raise_for_status()
+    requests.post(
+        f"{qbo}/_admin/faults", json={"drop_after_commit_rate": 1.0, "paths": ["/customer"]}, timeout=5
+    ).raise_for_status()
     with pytest.raises(requests.exceptions.RequestException) as caught:
         books.post("customer", {"DisplayName": "Landed Anyway"}, requestid="drop-1")
     assert isinstance(caught.value, requests.ConnectionError | requests.exceptions.ChunkedEncodingError)
@@ -67,7 +70,9 @@ def test_error_rate_and_request_log(qbo: str) -> None:
     books = Qbo.connect(qbo)
     requests.post(f"{qbo}/_admin/faults", json={"error_rate": 1.0}, timeout=5).raise_for_status()
     assert books.query_raw("select * from Item").status_code == 503
-    requests.post(f"{qbo}/_admin/faults", json={"error_rate": 0.0, "storm_s": 5}, timeout=5).raise_for_status()
+    requests.post(
+        f"{qbo}/_admin/faults", json={"error_rate": 0.0, "storm_s": 5}, timeout=5
+    ).raise_for_status()
     storm = books.query_raw("select * from Item")
     assert storm.status_code == 429 and fault_code(storm) == "3001"
     log = requests.get(f"{qbo}/_admin/requests", params={"path": "/query"}, timeout=5).json()

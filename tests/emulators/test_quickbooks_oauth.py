@@ -12,19 +12,32 @@ REDIRECT = "http://localhost:9999/callback"
 
 
 def _authorize(base: str, **params: str) -> requests.Response:
-    query = {"client_id": CLIENT[0], "redirect_uri": REDIRECT, "response_type": "code",
-             "scope": "com.intuit.quickbooks.accounting", "state": "xyz"} | params
+    query = {
+        "client_id": CLIENT[0],
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": "com.intuit.quickbooks.accounting",
+        "state": "xyz",
+    } | params
     return requests.get(f"{base}/connect/oauth2", params=query, allow_redirects=False, timeout=5)
 
 
 def _token(base: str, auth: tuple[str, str] = CLIENT, **form: str) -> requests.Response:
-    return requests.post(f"{base}/oauth2/v1/tokens/bearer", data=form, auth=auth,
-                         headers={"Accept": "application/json"}, timeout=5)
+    return requests.post(
+        f"{base}/oauth2/v1/tokens/bearer",
+        data=form,
+        auth=auth,
+        headers={"Accept": "application/json"},
+        timeout=5,
+    )
 
 
 def test_code_flow_rotation_and_revoke(qbo: str) -> None:
-    requests.post(f"{qbo}/_admin/seed", json={"companies": [{"realmId": "4620816365000000001", "CompanyName": "Acme"}]},
-                  timeout=5).raise_for_status()
+    requests.post(
+        f"{qbo}/_admin/seed",
+        json={"companies": [{"realmId": "4620816365000000001", "CompanyName": "Acme"}]},
+        timeout=5,
+    ).raise_for_status()
     redirect = _authorize(qbo)
     assert redirect.status_code == 302
     location = urlparse(redirect.headers["location"])
@@ -32,19 +45,27 @@ def test_code_flow_rotation_and_revoke(qbo: str) -> None:
     params = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert params["state"] == "xyz" and params["realmId"] == "4620816365000000001"
 
-    assert _token(qbo, ("demo-client-id", "wrong"), grant_type="authorization_code", code=params["code"],
-                  redirect_uri=REDIRECT).json() == {"error": "invalid_client"}
+    assert _token(
+        qbo,
+        ("demo-client-id", "wrong"),
+        grant_type="authorization_code",
+        code=params["code"],
+        redirect_uri=REDIRECT,
+    ).json() == {"error": "invalid_client"}
     tokens = _token(qbo, grant_type="authorization_code", code=params["code"], redirect_uri=REDIRECT)
     assert tokens.status_code == 200
     first = tokens.json()
     assert first["token_type"] == "bearer" and first["expires_in"] == 3600
-    assert first["x_refresh_token_expires_in"] > 8_000_000
+    assert first["x_refresh_token_expires_in"] == 8_726_400
     # A code is single use.
     again = _token(qbo, grant_type="authorization_code", code=params["code"], redirect_uri=REDIRECT)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
     api = f"{qbo}/v3/company/{params['realmId']}/companyinfo/{params['realmId']}"
-    assert requests.get(api, headers={"Authorization": f"Bearer {first['access_token']}"}, timeout=5).status_code == 200
+    assert (
+        requests.get(api, headers={"Authorization": f"Bearer {first['access_token']}"}, timeout=5).status_code
+        == 200
+    )
 
     second = _token(qbo, grant_type="refresh_token", refresh_token=first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
@@ -53,12 +74,19 @@ def test_code_flow_rotation_and_revoke(qbo: str) -> None:
     third = _token(qbo, grant_type="refresh_token", refresh_token=second["refresh_token"])
     assert third.status_code == 200
 
-    revoke = requests.post(f"{qbo}/v2/oauth2/tokens/revoke", json={"token": third.json()["refresh_token"]},
-                           auth=CLIENT, timeout=5)
+    revoke = requests.post(
+        f"{qbo}/v2/oauth2/tokens/revoke",
+        json={"token": third.json()["refresh_token"]},
+        auth=CLIENT,
+        timeout=5,
+    )
     assert revoke.status_code == 200
     after = requests.get(api, headers={"Authorization": f"Bearer {third.json()['access_token']}"}, timeout=5)
     assert after.status_code == 401
-    assert _token(qbo, grant_type="refresh_token", refresh_token=third.json()["refresh_token"]).status_code == 400
+    assert (
+        _token(qbo, grant_type="refresh_token", refresh_token=third.json()["refresh_token"]).status_code
+        == 400
+    )
 
 
 def test_code_bound_to_redirect_uri_and_unknown_client(qbo: str) -> None:

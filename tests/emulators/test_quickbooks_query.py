@@ -10,13 +10,19 @@ from tests.emulators.qbo_client import Qbo, fault_code
 @pytest.fixture
 def books(qbo: str) -> Qbo:
     client = Qbo.connect(qbo)
-    client.seed(Customer=[
-        {"DisplayName": "O'Brien Plumbing", "PrimaryEmailAddr": {"Address": "ob@example.com"}},
-        {"DisplayName": "Alpha Bakery", "PrimaryEmailAddr": {"Address": "alpha@example.com"}},
-        {"DisplayName": "Beta Bikes", "PrimaryEmailAddr": {"Address": "Beta@Example.com"}},
-        {"DisplayName": "Gamma Gardens", "Active": False, "PrimaryEmailAddr": {"Address": "gamma@example.com"}},
-        {"DisplayName": "Delta Dental", "MetaData": {"CreateTime": "2026-01-05T10:00:00-08:00"}},
-    ])
+    client.seed(
+        Customer=[
+            {"DisplayName": "O'Brien Plumbing", "PrimaryEmailAddr": {"Address": "ob@example.com"}},
+            {"DisplayName": "Alpha Bakery", "PrimaryEmailAddr": {"Address": "alpha@example.com"}},
+            {"DisplayName": "Beta Bikes", "PrimaryEmailAddr": {"Address": "Beta@Example.com"}},
+            {
+                "DisplayName": "Gamma Gardens",
+                "Active": False,
+                "PrimaryEmailAddr": {"Address": "gamma@example.com"},
+            },
+            {"DisplayName": "Delta Dental", "MetaData": {"CreateTime": "2026-01-05T10:00:00-08:00"}},
+        ]
+    )
     return client
 
 
@@ -25,13 +31,18 @@ def _names(response: dict) -> list[str]:
 
 
 def test_escaped_quote_and_email(books: Qbo) -> None:
-    assert _names(books.query(r"SELECT * FROM Customer WHERE DisplayName = 'O\'Brien Plumbing'")) == ["O'Brien Plumbing"]
-    assert _names(books.query("select * from customer where PrimaryEmailAddr = 'beta@example.com'")) == ["Beta Bikes"]
+    assert _names(books.query(r"SELECT * FROM Customer WHERE DisplayName = 'O\'Brien Plumbing'")) == [
+        "O'Brien Plumbing"
+    ]
+    assert _names(books.query("select * from customer where PrimaryEmailAddr = 'beta@example.com'")) == [
+        "Beta Bikes"
+    ]
 
 
 def test_like_in_orderby_and_paging(books: Qbo) -> None:
-    assert _names(books.query("SELECT * FROM Customer WHERE DisplayName LIKE '%a%' ORDERBY DisplayName DESC")) == [
-        "Delta Dental", "Beta Bikes", "Alpha Bakery"]
+    assert _names(
+        books.query("SELECT * FROM Customer WHERE DisplayName LIKE '%a%' ORDERBY DisplayName DESC")
+    ) == ["Delta Dental", "Beta Bikes", "Alpha Bakery"]
     assert _names(books.query("SELECT * FROM Customer WHERE DisplayName LIKE 'B%'")) == ["Beta Bikes"]
     got = books.query("SELECT * FROM Customer WHERE DisplayName IN ('Alpha Bakery', 'Beta Bikes', 'Nobody')")
     assert sorted(_names(got)) == ["Alpha Bakery", "Beta Bikes"]
@@ -72,6 +83,10 @@ def test_parse_errors_and_limits(books: Qbo) -> None:
 
 
 def test_post_query_with_text_body(books: Qbo) -> None:
-    r = books.session.post(f"{books.v3}/query", data="select count(*) from Item",
-                           headers={"Content-Type": "application/text"}, timeout=5)
+    r = books.session.post(
+        f"{books.v3}/query",
+        data="select count(*) from Item",
+        headers={"Content-Type": "application/text"},
+        timeout=5,
+    )
     assert r.status_code == 200 and r.json()["QueryResponse"] == {"totalCount": 1}

@@ -25,8 +25,15 @@ def test_stale_sync_token_and_sparse_update(qbo: str) -> None:
     books = Qbo.connect(qbo)
     made = books.create("Customer", {"DisplayName": "Jack Moe", "GivenName": "Jack"})
     assert made["SyncToken"] == "0"
-    updated = books.create("Customer", {"Id": made["Id"], "SyncToken": "0", "sparse": True,
-                                        "PrimaryPhone": {"FreeFormNumber": "(415) 444-1234"}})
+    updated = books.create(
+        "Customer",
+        {
+            "Id": made["Id"],
+            "SyncToken": "0",
+            "sparse": True,
+            "PrimaryPhone": {"FreeFormNumber": "(415) 444-1234"},
+        },
+    )
     assert updated["SyncToken"] == "1" and updated["GivenName"] == "Jack"
     stale = books.post("customer", {"Id": made["Id"], "SyncToken": "0", "sparse": True, "Notes": "late"})
     assert stale.status_code == 400 and fault_code(stale) == "5010"
@@ -50,8 +57,12 @@ def test_totals_with_discount_and_tax_exact_to_the_cent(qbo: str) -> None:
     books = Qbo.connect(qbo)
     customer = books.create("Customer", {"DisplayName": "Cool Cars"})
     body = invoice_body(customer["Id"], (3, 19.99), (2.5, 10.01), TxnTaxDetail={"TotalTax": 4.87})
-    body["Line"].append({"DetailType": "DiscountLineDetail",
-                         "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 12.5}})
+    body["Line"].append(
+        {
+            "DetailType": "DiscountLineDetail",
+            "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 12.5},
+        }
+    )
     invoice = books.create("Invoice", body)
     # 59.97 + 25.025→25.03 = 85.00; discount 12.5 % = 10.625→10.63; total 85.00 - 10.63 + 4.87 = 79.24
     amounts = [Decimal(str(line["Amount"])) for line in invoice["Line"]]
@@ -66,8 +77,13 @@ def test_totals_with_discount_and_tax_exact_to_the_cent(qbo: str) -> None:
 
 
 def test_tax_from_company_rate_and_sales_receipt(qbo: str) -> None:
-    requests.post(f"{qbo}/_admin/seed", json={"companies": [
-        {"realmId": "5555555555555555555", "CompanyName": "Taxed", "TaxRates": {"2": 8}}]}, timeout=5)
+    requests.post(
+        f"{qbo}/_admin/seed",
+        json={
+            "companies": [{"realmId": "5555555555555555555", "CompanyName": "Taxed", "TaxRates": {"2": 8}}]
+        },
+        timeout=5,
+    )
     books = Qbo.connect(qbo, "5555555555555555555")
     customer = books.create("Customer", {"DisplayName": "Taxed Buyer"})
     body = invoice_body(customer["Id"], (10, 2), (6, 4), TxnTaxDetail={"TxnTaxCodeRef": {"value": "2"}})
@@ -94,16 +110,28 @@ def test_payment_moves_balance_and_blocks_void(qbo: str) -> None:
     books = Qbo.connect(qbo)
     customer = books.create("Customer", {"DisplayName": "Payer"})
     invoice = books.create("Invoice", invoice_body(customer["Id"], (2, 50)))
-    payment = books.create("Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 40,
-                                       "Line": [{"Amount": 40, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]})
+    payment = books.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "TotalAmt": 40,
+            "Line": [{"Amount": 40, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
     after = books.read("Invoice", invoice["Id"])
     assert after["SyncToken"] == "1" and after["Balance"] == 60.0
     assert after["LinkedTxn"] == [{"TxnId": payment["Id"], "TxnType": "Payment"}]
     # The invoice moved under the client: its old token is stale now.
     stale = books.post("invoice", {"Id": invoice["Id"], "SyncToken": "0", "sparse": True, "PrivateNote": "x"})
     assert fault_code(stale) == "5010"
-    over = books.post("payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 70,
-                                  "Line": [{"Amount": 70, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]})
+    over = books.post(
+        "payment",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "TotalAmt": 70,
+            "Line": [{"Amount": 70, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
     assert over.status_code == 400
     refused = books.post("invoice", {"Id": invoice["Id"], "SyncToken": "1"}, operation="void")
     assert refused.status_code == 400 and refused.json()["Fault"]["type"] == "ValidationFault"
@@ -126,8 +154,11 @@ def test_requestid_replays_first_answer(qbo: str) -> None:
     # Another id is another write: here a duplicate name.
     assert fault_code(books.post("customer", {"DisplayName": "Once Only"}, requestid="rid-2")) == "6240"
     invoice = books.create("Invoice", invoice_body(first.json()["Customer"]["Id"], (1, 10)))
-    pay = {"CustomerRef": {"value": first.json()["Customer"]["Id"]}, "TotalAmt": 4,
-           "Line": [{"Amount": 4, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]}
+    pay = {
+        "CustomerRef": {"value": first.json()["Customer"]["Id"]},
+        "TotalAmt": 4,
+        "Line": [{"Amount": 4, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+    }
     for _ in range(3):
         assert books.post("payment", pay, requestid="pay-1").status_code == 200
     assert books.read("Invoice", invoice["Id"])["Balance"] == 6.0

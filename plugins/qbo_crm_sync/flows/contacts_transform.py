@@ -127,8 +127,8 @@ def to_contacts(
         },
         index=customers.index,
     )
-    flat["payload"] = _payloads(flat)
-    flat["payload_hash"] = flat["payload"].map(payload_hash)
+    flat["payload"] = pd.Series(_payloads(flat), index=flat.index, dtype=object)
+    flat["payload_hash"] = flat["payload"].map(payload_hash).astype("str")
     return flat.loc[:, list(OUTPUT_COLUMNS)].reset_index(drop=True)
 
 
@@ -180,14 +180,13 @@ def _person_name(
     use_display &= display.str.casefold().ne(company.str.casefold()) | company.isna()
     shown = display[use_display]
 
-    by_space = shown.str.rpartition(" ")
-    head, tail = by_space[0], by_space[2]
-    split_first = head.where(head.str.len() > 0, tail)
-    split_last = tail.where(head.str.len() > 0)
-    comma = shown.str.count(",").eq(1)
-    by_comma = shown.str.partition(",")
-    split_first = split_first.mask(comma, by_comma[2].str.strip())
-    split_last = split_last.mask(comma, by_comma[0].str.strip())
+    by_space = shown.str.extract(r"^(?:(?P<head>.*) )?(?P<tail>[^ ]*)$")
+    split_first = by_space["head"].fillna(by_space["tail"])
+    split_last = by_space["tail"].where(by_space["head"].notna())
+    by_comma = shown.str.extract(r"^(?P<surname>[^,]*),(?P<given>[^,]*)$")
+    comma = by_comma["surname"].notna()
+    split_first = split_first.mask(comma, by_comma["given"].str.strip())
+    split_last = split_last.mask(comma, by_comma["surname"].str.strip())
 
     first = given.mask(use_display, split_first)
     last = family.mask(use_display, split_last)
@@ -203,8 +202,7 @@ def _lookup(values: pd.Series, func: Callable[[str], Any]) -> pd.Series:
 
 def _email(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     # QBO lets PrimaryEmailAddr hold several addresses separated by commas: the first one counts.
-    first = values.str.split(r"[,;]", n=1, regex=True).str[0].astype("str")
-    email = _nullify(first.str.strip().str.lower())
+    email = _nullify(values.str.replace(r"[,;].*$", "", regex=True).str.strip().str.lower())
     return email, _email_valid(email)
 
 
@@ -216,9 +214,9 @@ def _email_valid(email: pd.Series) -> pd.Series:
     to the library when at most 64 characters) is judged by its domain's verdict plus the overall
     254-byte limit; any other address goes to the library whole.
     """
-    parts = email.str.rpartition("@")
-    local, at, domain = parts[0], parts[1], parts[2]
-    simple = at.eq("@") & local.str.fullmatch(_DOT_ATOM_LOCAL).fillna(False).astype(bool)
+    parts = email.str.extract(r"^(?P<local>.*)@(?P<domain>[^@]*)$")
+    local, domain = parts["local"], parts["domain"]
+    simple = local.str.fullmatch(_DOT_ATOM_LOCAL).fillna(False).astype(bool)
     domain_length = _lookup(domain.where(simple), _domain_length).astype("Float64")
     fast = (domain_length.notna() & (local.str.len() + 1 + domain_length <= _EMAIL_MAX_BYTES)).astype("boolean")
     slow = _lookup(email.where(~simple), _email_is_valid).astype("boolean")

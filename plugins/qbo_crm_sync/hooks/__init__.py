@@ -3,4 +3,11 @@
 from qbo_crm_sync.hooks.highlevel import HighLevelHook, HighLevelSettings
 from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, QuickBooksSettings, quote, request_id
 
-__all__ = ["HighLevelHook", "HighLevelSettings", "QuickBooksHook", "QuickBooksSettings", "quote", "request_id"]
+__all__ = [
+    "HighLevelHook",
+    "HighLevelSettings",
+    "QuickBooksHook",
+    "QuickBooksSettings",
+    "quote",
+    "request_id",
+]

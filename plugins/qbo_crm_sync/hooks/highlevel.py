@@ -56,7 +56,9 @@ class HighLevelSettings:
         """Read an Airflow connection: password = Private Integration Token, extra = base_url, window_s."""
         conn_id = getattr(conn, "conn_id", None) or "highlevel_default"
         if not conn.password:
-            raise ConfigurationError(f"Airflow connection '{conn_id}' has no Private Integration Token (password)")
+            raise ConfigurationError(
+                f"Airflow connection '{conn_id}' has no Private Integration Token (password)"
+            )
         extra = conn.extra_dejson or {}
         values: dict[str, Any] = {"token": conn.password}
         base_url = extra.get("base_url") or (conn.host if conn.host and "://" in conn.host else None)
@@ -67,7 +69,9 @@ class HighLevelSettings:
                 try:
                     values[key] = kind(extra[key])
                 except (TypeError, ValueError) as exc:
-                    raise ConfigurationError(f"Airflow connection '{conn_id}': extra {key} is not a number") from exc
+                    raise ConfigurationError(
+                        f"Airflow connection '{conn_id}': extra {key} is not a number"
+                    ) from exc
         return cls(**values)
 
 
@@ -143,7 +147,9 @@ class HighLevelHook(BaseHook):
             "relabeling": {"password": "Private Integration Token", "host": "API base URL"},
             "placeholders": {
                 "host": "https://services.leadconnectorhq.com (leave empty for production)",
-                "extra": json.dumps({"base_url": "https://services.leadconnectorhq.com", "window_s": 10}, indent=2),
+                "extra": json.dumps(
+                    {"base_url": "https://services.leadconnectorhq.com", "window_s": 10}, indent=2
+                ),
             },
         }
 
@@ -236,8 +242,9 @@ class HighLevelHook(BaseHook):
         try:
             answer = response.json()
         except ValueError:
-            raise ServerError(f"HighLevel answered {describe(method, response.url)} with a body that is not JSON") \
-                from None
+            raise ServerError(
+                f"HighLevel answered {describe(method, response.url)} with a body that is not JSON"
+            ) from None
         return answer if isinstance(answer, dict) else {"data": answer}
 
     def _alt(self) -> dict[str, str]:
@@ -247,7 +254,9 @@ class HighLevelHook(BaseHook):
         self, path: str, params: dict[str, Any], items_key: str, total_key: str, page_size: int = PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
         def fetch(offset: int, limit: int) -> tuple[Sequence[dict[str, Any]], int | None]:
-            body = self._request("GET", path, kind="read", params={**params, "limit": limit, "offset": offset})
+            body = self._request(
+                "GET", path, kind="read", params={**params, "limit": limit, "offset": offset}
+            )
             total = body.get(total_key)
             return body.get(items_key) or [], int(total) if total is not None else None
 
@@ -257,7 +266,9 @@ class HighLevelHook(BaseHook):
 
     def upsert_contact(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Create or update by the location's duplicate rule (email/phone); answer ``{new, contact, traceId}``."""
-        return self._request("POST", "/contacts/upsert", kind="write", body={**payload, "locationId": self.location_id})
+        return self._request(
+            "POST", "/contacts/upsert", kind="write", body={**payload, "locationId": self.location_id}
+        )
 
     def get_contact(self, contact_id: str) -> dict[str, Any] | None:
         """The contact, or None when it does not exist (any more)."""
@@ -312,23 +323,42 @@ class HighLevelHook(BaseHook):
     # -- payments
 
     def transactions(
-        self, start_at: date | datetime | str | None = None, end_at: date | datetime | str | None = None, **filters: Any
+        self,
+        start_at: date | datetime | str | None = None,
+        end_at: date | datetime | str | None = None,
+        **filters: Any,
     ) -> Iterator[dict[str, Any]]:
         """Payment transactions (filters: entitySourceType, subscriptionId, paymentMode, contactId, ...)."""
-        params = {**self._alt(), "locationId": self.location_id, "startAt": _day(start_at), "endAt": _day(end_at),
-                  **filters}
+        params = {
+            **self._alt(),
+            "locationId": self.location_id,
+            "startAt": _day(start_at),
+            "endAt": _day(end_at),
+            **filters,
+        }
         return self._paged("/payments/transactions", params, "data", "totalCount")
 
     def orders(
-        self, start_at: date | datetime | str | None = None, end_at: date | datetime | str | None = None, **filters: Any
+        self,
+        start_at: date | datetime | str | None = None,
+        end_at: date | datetime | str | None = None,
+        **filters: Any,
     ) -> Iterator[dict[str, Any]]:
         # altType is not in the published spec but the live API rejects requests without it.
-        params = {**self._alt(), "locationId": self.location_id, "startAt": _day(start_at), "endAt": _day(end_at),
-                  **filters}
+        params = {
+            **self._alt(),
+            "locationId": self.location_id,
+            "startAt": _day(start_at),
+            "endAt": _day(end_at),
+            **filters,
+        }
         return self._paged("/payments/orders", params, "data", "totalCount")
 
     def subscriptions(
-        self, start_at: date | datetime | str | None = None, end_at: date | datetime | str | None = None, **filters: Any
+        self,
+        start_at: date | datetime | str | None = None,
+        end_at: date | datetime | str | None = None,
+        **filters: Any,
     ) -> Iterator[dict[str, Any]]:
         params = {**self._alt(), "startAt": _day(start_at), "endAt": _day(end_at), **filters}
         return self._paged("/payments/subscriptions", params, "data", "totalCount")

@@ -309,9 +309,13 @@ class HttpSender:
 
     def default_error_for(self, response: requests.Response) -> SyncError:
         req = response.request
-        message = f"{self.service} answered {response.status_code} to {describe(req.method or '', req.url or '')}"
+        message = (
+            f"{self.service} answered {response.status_code} to {describe(req.method or '', req.url or '')}"
+        )
         return error_for_status(
-            response.status_code, message, retry_after=retry_after_seconds(response.headers.get("Retry-After"))
+            response.status_code,
+            message,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
         )
 
     def send(
@@ -341,7 +345,9 @@ class HttpSender:
         def attempt() -> requests.Response:
             nonlocal reauthenticated
             while True:
-                response = self._send_once(method, url, key, kind, params, json, data, headers, extra_throttles)
+                response = self._send_once(
+                    method, url, key, kind, params, json, data, headers, extra_throttles
+                )
                 if response.status_code == 401 and reauthenticate is not None and not reauthenticated:
                     reauthenticated = True
                     reauthenticate(response)
@@ -381,6 +387,8 @@ class HttpSender:
         headers: Callable[[], dict[str, str]] | None,
         extra_throttles: Sequence[Throttle],
     ) -> requests.Response:
+        # Before taking a slot: building the headers may refresh a token, which is not an API call.
+        sent_headers = headers() if headers else None
         with _all_slots([*extra_throttles, *([self.throttle] if self.throttle else [])], key, self.stats):
             started = time.monotonic()
             self.stats.add(kind)
@@ -391,18 +399,29 @@ class HttpSender:
                     params=params,
                     json=json,
                     data=data,
-                    headers=headers() if headers else None,
+                    headers=sent_headers,
                     timeout=self.timeout,
                 )
             except requests.RequestException as exc:
                 elapsed_ms = (time.monotonic() - started) * 1000
-                log.warning("%s %s -> %s after %.0f ms", self.service, describe(method, url), type(exc).__name__,
-                            elapsed_ms)
+                log.warning(
+                    "%s %s -> %s after %.0f ms",
+                    self.service,
+                    describe(method, url),
+                    type(exc).__name__,
+                    elapsed_ms,
+                )
                 raise connection_failed(method, url, exc) from None
             elapsed_ms = (time.monotonic() - started) * 1000
             level = logging.DEBUG if response.ok else logging.WARNING
-            log.log(level, "%s %s -> %s in %.0f ms", self.service, describe(method, url), response.status_code,
-                    elapsed_ms)
+            log.log(
+                level,
+                "%s %s -> %s in %.0f ms",
+                self.service,
+                describe(method, url),
+                response.status_code,
+                elapsed_ms,
+            )
             if self.after is not None:
                 self.after(key, response)
             if response.status_code == 429 and self.throttle is not None:
@@ -415,8 +434,14 @@ class HttpSender:
         self.stats.add("retries")
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("%s %s: %s; attempt %d, retrying in %.2f s", self.service, describe(method, url),
-                    type(exc).__name__, state.attempt_number, wait)
+        log.warning(
+            "%s %s: %s; attempt %d, retrying in %.2f s",
+            self.service,
+            describe(method, url),
+            type(exc).__name__,
+            state.attempt_number,
+            wait,
+        )
 
 
 @contextmanager

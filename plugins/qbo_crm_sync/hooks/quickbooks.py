@@ -132,17 +132,26 @@ class QuickBooksSettings:
             values["revoke_url"] = f"{oauth_base}/v2/oauth2/tokens/revoke"
         if extra.get("redirect_uri"):
             values["redirect_uri"] = extra["redirect_uri"]
-        for key, kind in (("window_s", float), ("minor_version", int), ("requests_per_minute", int),
-                          ("concurrency", int), ("batch_per_minute", int)):
+        for key, kind in (
+            ("window_s", float),
+            ("minor_version", int),
+            ("requests_per_minute", int),
+            ("concurrency", int),
+            ("batch_per_minute", int),
+        ):
             if extra.get(key) not in (None, ""):
                 try:
                     values[key] = kind(extra[key])
                 except (TypeError, ValueError) as exc:
-                    raise ConfigurationError(f"Airflow connection '{conn_id}': extra {key} is not a number") from exc
+                    raise ConfigurationError(
+                        f"Airflow connection '{conn_id}': extra {key} is not a number"
+                    ) from exc
         return cls(**values)
 
     def allows_plain_http(self) -> bool:
-        return any(urlsplit(u).scheme == "http" for u in (self.authorize_url, self.token_url, self.revoke_url))
+        return any(
+            urlsplit(u).scheme == "http" for u in (self.authorize_url, self.token_url, self.revoke_url)
+        )
 
 
 # ----------------------------------------------------------------------------------- query helpers
@@ -254,16 +263,21 @@ def _check_token_response(response: requests.Response) -> requests.Response:
         body = {}
     error = str(body.get("error") or "") if isinstance(body, dict) else ""
     if status == 429:
-        raise RateLimited("Intuit token endpoint throttled the request",
-                          retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        raise RateLimited(
+            "Intuit token endpoint throttled the request",
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )
     if status >= 500:
         raise ServerError(f"Intuit token endpoint answered {status}")
     if error == "invalid_grant":
         raise AuthError("invalid_grant")
     if error == "invalid_client" or status == 401:
         raise ConfigurationError("Intuit rejected the client id/secret of the QuickBooks connection")
-    raise ApiError(f"Intuit token endpoint answered {status} ({error or 'no error code'})", status=status,
-                   code=error or str(status))
+    raise ApiError(
+        f"Intuit token endpoint answered {status} ({error or 'no error code'})",
+        status=status,
+        code=error or str(status),
+    )
 
 
 def _oauth_session(settings: QuickBooksSettings, *, scope: bool = True) -> OAuth2Session:
@@ -469,7 +483,9 @@ class QuickBooksHook(BaseHook):
             self._sender = HttpSender(
                 "QuickBooks",
                 session=session,
-                throttle=shared_throttle(f"quickbooks:{s.base_url}", s.requests_per_minute, s.window_s, s.concurrency),
+                throttle=shared_throttle(
+                    f"quickbooks:{s.base_url}", s.requests_per_minute, s.window_s, s.concurrency
+                ),
                 policy=s.retry,
                 timeout=s.timeout,
                 error_for=_error_for_response,
@@ -487,7 +503,9 @@ class QuickBooksHook(BaseHook):
         with self._token_lock:
             token = self._token or self.token_store.load(self.realm_id)
             if token is None:
-                raise AuthError(f"No QuickBooks tokens stored for realm {self.realm_id}; connect the integration")
+                raise AuthError(
+                    f"No QuickBooks tokens stored for realm {self.realm_id}; connect the integration"
+                )
             if not token_is_fresh(token):
                 token = self._refresh(rejected=None)
             self._token = token
@@ -539,15 +557,18 @@ class QuickBooksHook(BaseHook):
             data=data,
             headers=headers,
             reauthenticate=self._on_unauthorized,
-            extra_throttles=[shared_throttle(f"quickbooks-batch:{s.base_url}", s.batch_per_minute, s.window_s)]
+            extra_throttles=[
+                shared_throttle(f"quickbooks-batch:{s.base_url}", s.batch_per_minute, s.window_s)
+            ]
             if batch
             else (),
         )
         try:
             return response.json()
         except ValueError:
-            raise ServerError(f"QuickBooks answered {describe(method, response.url)} with a body that is not JSON") \
-                from None
+            raise ServerError(
+                f"QuickBooks answered {describe(method, response.url)} with a body that is not JSON"
+            ) from None
 
     # -- reads (metered)
 
@@ -590,7 +611,10 @@ class QuickBooksHook(BaseHook):
             "GET",
             "cdc",
             kind="read",
-            params={"entities": ",".join(entities), "changedSince": changed_since.isoformat(timespec="seconds")},
+            params={
+                "entities": ",".join(entities),
+                "changedSince": changed_since.isoformat(timespec="seconds"),
+            },
         )
         found: dict[str, list[dict[str, Any]]] = {e: [] for e in entities}
         for cdc_response in body.get("CDCResponse") or []:
@@ -606,12 +630,16 @@ class QuickBooksHook(BaseHook):
         answer = self._send("POST", entity.lower(), kind="write", params={"requestid": request_id}, body=body)
         return answer[entity]
 
-    def update(self, entity: str, body: dict[str, Any], request_id: str, sparse: bool = False) -> dict[str, Any]:
+    def update(
+        self, entity: str, body: dict[str, Any], request_id: str, sparse: bool = False
+    ) -> dict[str, Any]:
         """Full or sparse update; ``body`` carries ``Id`` and the current ``SyncToken``."""
         if not body.get("Id") or body.get("SyncToken") is None:
             raise ValueError("an update needs the entity's Id and current SyncToken")
         payload = {**body, "sparse": sparse}
-        answer = self._send("POST", entity.lower(), kind="write", params={"requestid": request_id}, body=payload)
+        answer = self._send(
+            "POST", entity.lower(), kind="write", params={"requestid": request_id}, body=payload
+        )
         return answer[entity]
 
     def void_invoice(self, invoice_id: str, sync_token: str, request_id: str) -> dict[str, Any]:
@@ -649,11 +677,15 @@ class QuickBooksHook(BaseHook):
                 body={"BatchItemRequest": chunk},
                 batch=True,
             )
-            answers = {str(a.get("bId")): a for a in body.get("BatchItemResponse") or [] if isinstance(a, dict)}
+            answers = {
+                str(a.get("bId")): a for a in body.get("BatchItemResponse") or [] if isinstance(a, dict)
+            }
             for bid in ids:
                 answer = answers.get(bid)
                 if answer is None:
-                    results.append({"bId": bid, "error": ApiError(f"QuickBooks batch gave no answer for item {bid}")})
+                    results.append(
+                        {"bId": bid, "error": ApiError(f"QuickBooks batch gave no answer for item {bid}")}
+                    )
                 elif answer.get("Fault") or answer.get("fault"):
                     results.append({**answer, "error": fault_error(answer)})
                 else:

@@ -135,10 +135,12 @@ def _verdicts(df: pd.DataFrame, suite: Suite, run: Any, failing: dict[str, np.nd
         reasons[mask & rejected_mask] += REASON_SEPARATOR
         reasons[mask] += label
         rejected_mask |= mask
-    keys = df[suite.key].to_numpy() if suite.key in df.columns else np.full(n_rows, None, dtype=object)
-    rejected = pd.DataFrame(
-        {suite.key: keys[rejected_mask], "reason": pd.array(reasons[rejected_mask], dtype="str")}
-    )
+    positions = np.flatnonzero(rejected_mask)
+    if suite.key in df.columns:
+        keys = df[suite.key].iloc[positions].reset_index(drop=True)
+    else:
+        keys = pd.Series([None] * len(positions), dtype=object)
+    rejected = pd.DataFrame({suite.key: keys, "reason": pd.Series(reasons[positions], dtype="str")})
     return Verdicts(
         passed=df.loc[~rejected_mask],
         rejected=rejected,
@@ -160,8 +162,10 @@ def _summary(run: Any, suite: Suite, n_rows: int) -> dict[str, Any]:
         "partial_unexpected_counts",
         "observed_value",
     )
+    order = {check.label: position for position, check in enumerate(suite.checks)}
+    outcomes = sorted(run.results, key=lambda outcome: order.get(outcome.expectation_config.meta.get("label"), 0))
     results = []
-    for outcome in run.results:
+    for outcome in outcomes:
         config = outcome.expectation_config
         entry: dict[str, Any] = {
             "label": config.meta.get("label"),

@@ -18,7 +18,9 @@ LOCATION = "loc-hooks-1"
 
 
 def seed(base: str, **body) -> dict:
-    response = requests.post(f"{base}/_admin/seed", json={"locations": [{"id": LOCATION}], **body}, timeout=30)
+    response = requests.post(
+        f"{base}/_admin/seed", json={"locations": [{"id": LOCATION}], **body}, timeout=30
+    )
     response.raise_for_status()
     return response.json()
 
@@ -52,10 +54,14 @@ def test_search_contacts_follows_the_cursor(highlevel, hl_settings):
 
 
 def test_transactions_and_invoices_page_by_offset(highlevel, hl_settings):
-    seed(highlevel,
-         transactions=[{"amount": i + 1, "entitySourceType": "funnel"} for i in range(250)],
-         invoices=[{"status": "sent", "items": [{"name": "Thing", "qty": 1, "amount": 10, "currency": "USD"}]}
-                   for _ in range(120)])
+    seed(
+        highlevel,
+        transactions=[{"amount": i + 1, "entitySourceType": "funnel"} for i in range(250)],
+        invoices=[
+            {"status": "sent", "items": [{"name": "Thing", "qty": 1, "amount": 10, "currency": "USD"}]}
+            for _ in range(120)
+        ],
+    )
     hook = HighLevelHook(LOCATION, settings=hl_settings)
     txns = list(hook.transactions(entitySourceType="funnel"))
     assert len(txns) == 250 and len({t["_id"] for t in txns}) == 250
@@ -71,8 +77,16 @@ def test_send_message_uses_the_conversations_version(highlevel, hl_settings):
     seed(highlevel)
     hook = HighLevelHook(LOCATION, settings=hl_settings)
     contact = hook.upsert_contact({"email": "rev@example.com", "firstName": "Rev"})["contact"]
-    answer = hook.send_message({"type": "Email", "contactId": contact["id"], "status": "pending", "subType": "Email",
-                                "subject": "How did we do?", "html": "<p>Leave us a review</p>"})
+    answer = hook.send_message(
+        {
+            "type": "Email",
+            "contactId": contact["id"],
+            "status": "pending",
+            "subType": "Email",
+            "subject": "How did we do?",
+            "html": "<p>Leave us a review</p>",
+        }
+    )
     assert answer.get("messageId") or answer.get("conversationId")
 
 

@@ -14,7 +14,7 @@ from qbo_crm_sync.hooks.http import RetryPolicy
 from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, quote, request_id, revoke
 from qbo_crm_sync.store import db
 from qbo_crm_sync.store.tokens import TokenStore
-from tests.integration.hooks.conftest import connect_realm
+from tests.integration.conftest import connect_realm
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +38,13 @@ def configure(base: str, **config) -> None:
 
 
 def seed_customers(base: str, realm: str, n: int, prefix: str = "Seeded") -> None:
-    customers = [{"DisplayName": f"{prefix} {i:05d}", "PrimaryEmailAddr": {"Address": f"c{i}@example.test"}}
-                 for i in range(n)]
-    requests.post(f"{base}/_admin/seed", json={"realmId": realm, "Customer": customers}, timeout=60).raise_for_status()
+    customers = [
+        {"DisplayName": f"{prefix} {i:05d}", "PrimaryEmailAddr": {"Address": f"c{i}@example.test"}}
+        for i in range(n)
+    ]
+    requests.post(
+        f"{base}/_admin/seed", json={"realmId": realm, "Customer": customers}, timeout=60
+    ).raise_for_status()
 
 
 def refreshes(base: str) -> list[dict]:
@@ -67,9 +71,12 @@ def test_code_flow_connects_then_revoke_disconnects(qbo, qbo_settings, token_sto
 
     assert revoke(qbo_settings, token_store, realm) is True
     assert token_store.load(realm) is None
-    old = requests.get(f"{qbo}/v3/company/{realm}/query", params={"query": "SELECT * FROM Customer"},
-                       headers={"Authorization": f"Bearer {stored['access_token']}", "Accept": "application/json"},
-                       timeout=5)
+    old = requests.get(
+        f"{qbo}/v3/company/{realm}/query",
+        params={"query": "SELECT * FROM Customer"},
+        headers={"Authorization": f"Bearer {stored['access_token']}", "Accept": "application/json"},
+        timeout=5,
+    )
     assert old.status_code == 401
     with pytest.raises(AuthError):
         QuickBooksHook(realm, token_store, settings=qbo_settings).count("Customer")
@@ -113,8 +120,14 @@ def test_create_replay_with_the_same_requestid_returns_the_same_entity(qbo, hook
 
 def test_batch_of_65_items_is_3_requests_with_per_item_faults(qbo, hook):
     hook.create("Customer", {"DisplayName": "Taken Name"}, request_id("customer", "taken"))
-    items = [{"bId": request_id("batch-customer", i), "operation": "create",
-              "Customer": {"DisplayName": "Taken Name" if i == 31 else f"Batch Customer {i}"}} for i in range(65)]
+    items = [
+        {
+            "bId": request_id("batch-customer", i),
+            "operation": "create",
+            "Customer": {"DisplayName": "Taken Name" if i == 31 else f"Batch Customer {i}"},
+        }
+        for i in range(65)
+    ]
     results = hook.batch(items)
     assert len(sent(qbo, "/batch")) == 3
     assert [r["bId"] for r in results] == [i["bId"] for i in items]
@@ -126,12 +139,20 @@ def test_batch_of_65_items_is_3_requests_with_per_item_faults(qbo, hook):
 
 def test_update_and_void_keep_sync_tokens(qbo, hook):
     customer = hook.create("Customer", {"DisplayName": "Sparse Person"}, request_id("c", "sparse"))
-    updated = hook.update("Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"],
-                                       "CompanyName": "Sparse Co"}, request_id("c", "sparse", 1), sparse=True)
+    updated = hook.update(
+        "Customer",
+        {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "CompanyName": "Sparse Co"},
+        request_id("c", "sparse", 1),
+        sparse=True,
+    )
     assert updated["CompanyName"] == "Sparse Co" and updated["SyncToken"] != customer["SyncToken"]
     with pytest.raises(ApiError) as stale:
-        hook.update("Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "CompanyName": "X"},
-                    request_id("c", "sparse", 2), sparse=True)
+        hook.update(
+            "Customer",
+            {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "CompanyName": "X"},
+            request_id("c", "sparse", 2),
+            sparse=True,
+        )
     assert stale.value.code == "5010"
 
 
@@ -190,17 +211,22 @@ def test_answer_lost_after_commit_is_retried_without_a_duplicate(qbo, hook):
     assert hook.read("Customer", created["Id"])["DisplayName"] == "Dropped Answer"
 
 
-def test_lost_answer_surfaces_as_connection_failed_once_attempts_run_out(qbo, realm, token_store, qbo_settings):
+def test_lost_answer_surfaces_as_connection_failed_once_attempts_run_out(
+    qbo, realm, token_store, qbo_settings
+):
     from dataclasses import replace
 
-    one_shot = QuickBooksHook(realm, token_store, settings=replace(qbo_settings, retry=RetryPolicy(max_attempts=1)))
+    one_shot = QuickBooksHook(
+        realm, token_store, settings=replace(qbo_settings, retry=RetryPolicy(max_attempts=1))
+    )
     set_faults(qbo, drop_after_commit_rate=1.0, paths=["/customer"])
     rid = request_id("customer", "dropped-2")
     with pytest.raises(ConnectionFailed):
         one_shot.create("Customer", {"DisplayName": "Lost Once"}, rid)
     clear_faults(qbo)
-    again = QuickBooksHook(realm, token_store, settings=qbo_settings).create("Customer", {"DisplayName": "Lost Once"},
-                                                                             rid)
+    again = QuickBooksHook(realm, token_store, settings=qbo_settings).create(
+        "Customer", {"DisplayName": "Lost Once"}, rid
+    )
     assert again["DisplayName"] == "Lost Once"
     assert one_shot.count("Customer", f"DisplayName = {quote('Lost Once')}") == 1
 
@@ -239,7 +265,10 @@ def test_two_workers_refreshing_at_once_refresh_exactly_once(qbo, db_url, fernet
     store_b = TokenStore(lambda: db.connect(db_url), fernet_key)
     make_stale(store_a, realm)
     requests.delete(f"{qbo}/_admin/requests", timeout=5)
-    hooks = [QuickBooksHook(realm, store_a, settings=qbo_settings), QuickBooksHook(realm, store_b, settings=qbo_settings)]
+    hooks = [
+        QuickBooksHook(realm, store_a, settings=qbo_settings),
+        QuickBooksHook(realm, store_b, settings=qbo_settings),
+    ]
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
 

@@ -19,8 +19,12 @@ FAST = RetryPolicy(max_attempts=3, initial_s=0.001, max_backoff_s=0.01)
 
 
 def wired(replies, **overrides) -> tuple[HighLevelHook, ScriptedAdapter]:
-    values = dict(token=TOKEN, base_url="https://hl.test", retry=FAST, window_s=overrides.pop("window_s", 10.0))
-    hook = HighLevelHook(overrides.pop("location_id", "loc-1"), settings=HighLevelSettings(**(values | overrides)))
+    values = dict(
+        token=TOKEN, base_url="https://hl.test", retry=FAST, window_s=overrides.pop("window_s", 10.0)
+    )
+    hook = HighLevelHook(
+        overrides.pop("location_id", "loc-1"), settings=HighLevelSettings(**(values | overrides))
+    )
     adapter = mount(hook.get_conn().session, ScriptedAdapter(replies))
     return hook, adapter
 
@@ -33,8 +37,12 @@ def query_of(request) -> dict[str, list[str]]:
 
 
 def test_settings_from_connection():
-    conn = Connection(conn_id="hl", conn_type="highlevel", password=TOKEN,
-                      extra=json.dumps({"base_url": "http://127.0.0.1:8802/", "window_s": 1}))
+    conn = Connection(
+        conn_id="hl",
+        conn_type="highlevel",
+        password=TOKEN,
+        extra=json.dumps({"base_url": "http://127.0.0.1:8802/", "window_s": 1}),
+    )
     s = HighLevelSettings.from_connection(conn)
     assert s.token == TOKEN and s.base_url == "http://127.0.0.1:8802" and s.window_s == 1.0
     assert (s.version, s.conversations_version, s.requests_per_window) == ("2021-07-28", "2021-04-15", 100)
@@ -96,23 +104,36 @@ def test_transactions_page_with_offsets_and_alt_params():
     assert len(rows) == 230 and len(adapter.requests) == 3
     q = query_of(adapter.requests[0])
     assert q["altId"] == ["loc-1"] and q["altType"] == ["location"] and q["locationId"] == ["loc-1"]
-    assert q["startAt"] == ["2026-01-01"] and q["endAt"] == ["2026-01-31"] and q["entitySourceType"] == ["funnel"]
+    assert (
+        q["startAt"] == ["2026-01-01"]
+        and q["endAt"] == ["2026-01-31"]
+        and q["entitySourceType"] == ["funnel"]
+    )
 
 
 def test_invoices_use_total_and_status():
     def reply(req):
         q = query_of(req)
         offset = int(q["offset"][0])
-        return 200, {"invoices": [{"_id": str(i)} for i in range(offset, min(offset + 100, 150))], "total": 150}
+        return 200, {
+            "invoices": [{"_id": str(i)} for i in range(offset, min(offset + 100, 150))],
+            "total": 150,
+        }
 
     hook, adapter = wired(reply)
     assert len(list(hook.invoices(status="sent"))) == 150
     q = query_of(adapter.requests[0])
-    assert q["status"] == ["sent"] and q["altType"] == ["location"] and urlsplit(adapter.requests[0].url).path == "/invoices/"
+    assert (
+        q["status"] == ["sent"]
+        and q["altType"] == ["location"]
+        and urlsplit(adapter.requests[0].url).path == "/invoices/"
+    )
 
 
 def test_find_duplicate_and_missing_contact():
-    hook, adapter = wired([(200, {"contact": None}), (404, {"statusCode": 404, "message": "Contact not found"})])
+    hook, adapter = wired(
+        [(200, {"contact": None}), (404, {"statusCode": 404, "message": "Contact not found"})]
+    )
     assert hook.find_duplicate(email="x+1@y.test") is None
     assert query_of(adapter.requests[0])["email"] == ["x+1@y.test"]
     assert hook.get_contact("nope") is None
@@ -121,11 +142,19 @@ def test_find_duplicate_and_missing_contact():
 @pytest.mark.parametrize(
     ("status", "body", "kind", "text"),
     [
-        (422, {"statusCode": 422, "message": ["altType should not be empty", "altType must be a string"]}, ApiError,
-         "altType should not be empty; altType must be a string"),
+        (
+            422,
+            {"statusCode": 422, "message": ["altType should not be empty", "altType must be a string"]},
+            ApiError,
+            "altType should not be empty; altType must be a string",
+        ),
         (400, {"statusCode": 400, "message": "Bad Request"}, ApiError, "Bad Request"),
-        (401, {"statusCode": 401, "message": "Invalid token: access token is invalid", "error": "Unauthorized"},
-         AuthError, "Invalid token"),
+        (
+            401,
+            {"statusCode": 401, "message": "Invalid token: access token is invalid", "error": "Unauthorized"},
+            AuthError,
+            "Invalid token",
+        ),
     ],
 )
 def test_error_bodies_map_to_types(status, body, kind, text):
@@ -145,7 +174,11 @@ def test_429_is_retried_and_rate_limited_after_attempts():
 
 
 def test_remaining_zero_pauses_the_location():
-    headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Interval-Milliseconds": "300", "X-RateLimit-Max": "100"}
+    headers = {
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Interval-Milliseconds": "300",
+        "X-RateLimit-Max": "100",
+    }
     hook, adapter = wired([(200, {"contact": {}}, headers), (200, {"contact": {}})])
     hook.get_contact("c1")
     started = time.monotonic()
@@ -154,8 +187,11 @@ def test_remaining_zero_pauses_the_location():
 
 
 def test_server_max_lowers_the_budget():
-    hook, _ = wired([(200, {"contact": {}}, {"X-RateLimit-Max": "7", "X-RateLimit-Remaining": "6"})],
-                    base_url="https://hl-max.test", location_id="loc-max")
+    hook, _ = wired(
+        [(200, {"contact": {}}, {"X-RateLimit-Max": "7", "X-RateLimit-Remaining": "6"})],
+        base_url="https://hl-max.test",
+        location_id="loc-max",
+    )
     hook.get_contact("c1")
     throttle = hook.get_conn().throttle
     assert throttle.limit_for("loc-max") == 7

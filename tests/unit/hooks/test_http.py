@@ -26,12 +26,16 @@ def make_sender(replies, **kwargs) -> tuple[HttpSender, ScriptedAdapter, list[fl
     session = requests.Session()
     adapter = mount(session, ScriptedAdapter(replies))
     sleeps: list[float] = []
-    sender = HttpSender("Test", session=session, policy=kwargs.pop("policy", FAST), sleep=sleeps.append, **kwargs)
+    sender = HttpSender(
+        "Test", session=session, policy=kwargs.pop("policy", FAST), sleep=sleeps.append, **kwargs
+    )
     return sender, adapter, sleeps
 
 
 def send(sender: HttpSender, **kwargs):
-    return sender.send("POST", "https://api.example.test/v1/things?secret=s3cr3t", key="k", kind="write", **kwargs)
+    return sender.send(
+        "POST", "https://api.example.test/v1/things?secret=s3cr3t", key="k", kind="write", **kwargs
+    )
 
 
 # ------------------------------------------------------------------------------------- retrying
@@ -121,7 +125,9 @@ def test_401_reauthenticates_once_with_fresh_headers():
         current["token"] = next(tokens)
 
     sender, adapter, _ = make_sender([(401, {}), (200, {})])
-    assert send(sender, headers=lambda: {"Authorization": f"Bearer {current['token']}"}, reauthenticate=reauth).ok
+    assert send(
+        sender, headers=lambda: {"Authorization": f"Bearer {current['token']}"}, reauthenticate=reauth
+    ).ok
     assert [r.headers["Authorization"] for r in adapter.requests] == ["Bearer old", "Bearer new"]
 
 

@@ -38,9 +38,14 @@ FAST = RetryPolicy(max_attempts=3, initial_s=0.001, max_backoff_s=0.01)
 
 
 def settings(**overrides) -> QuickBooksSettings:
-    values = dict(client_id="client-id", client_secret=SECRET, base_url="https://qbo.test",
-                  token_url="https://oauth.test/oauth2/v1/tokens/bearer", redirect_uri="https://app.test/callback",
-                  retry=FAST)
+    values = dict(
+        client_id="client-id",
+        client_secret=SECRET,
+        base_url="https://qbo.test",
+        token_url="https://oauth.test/oauth2/v1/tokens/bearer",
+        redirect_uri="https://app.test/callback",
+        retry=FAST,
+    )
     return QuickBooksSettings(**(values | overrides))
 
 
@@ -71,8 +76,13 @@ class MemoryTokenStore:
 
 
 def token(access="access-AAAA1111", refresh="refresh-RRRR2222", ttl=3600):
-    return {"access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": ttl,
-            "expires_at": int(time.time()) + ttl}
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "bearer",
+        "expires_in": ttl,
+        "expires_at": int(time.time()) + ttl,
+    }
 
 
 @pytest.fixture
@@ -81,7 +91,9 @@ def wire(monkeypatch):
 
     def install(replies) -> ScriptedAdapter:
         adapter = ScriptedAdapter(replies)
-        monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", lambda _self, req, **kw: adapter.send(req, **kw))
+        monkeypatch.setattr(
+            requests.adapters.HTTPAdapter, "send", lambda _self, req, **kw: adapter.send(req, **kw)
+        )
         return adapter
 
     return install
@@ -128,8 +140,10 @@ def test_duplicate_name_sample():
     assert isinstance(err, DuplicateName) and err.code == "6240" and err.status == 400
 
 
-@pytest.mark.parametrize(("name", "code"), [("fault.validation.invalid-query.json", "4001"),
-                                            ("fault.validation.unsupported-property.json", "2010")])
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("fault.validation.invalid-query.json", "4001"), ("fault.validation.unsupported-property.json", "2010")],
+)
 def test_validation_samples_are_api_errors(name, code):
     err = fault_error(sample(name), 400)
     assert type(err) is ApiError
@@ -160,9 +174,20 @@ def test_throttle_fault_is_rate_limited():
 
 
 def test_settings_from_connection_with_emulator_oauth_base():
-    conn = Connection(conn_id="qbo_test", conn_type="quickbooks", login="cid", password=SECRET,
-                      extra=json.dumps({"base_url": "http://127.0.0.1:8801/", "oauth_base_url": "http://127.0.0.1:8801",
-                                        "redirect_uri": "http://localhost:8080/cb", "window_s": 6}))
+    conn = Connection(
+        conn_id="qbo_test",
+        conn_type="quickbooks",
+        login="cid",
+        password=SECRET,
+        extra=json.dumps(
+            {
+                "base_url": "http://127.0.0.1:8801/",
+                "oauth_base_url": "http://127.0.0.1:8801",
+                "redirect_uri": "http://localhost:8080/cb",
+                "window_s": 6,
+            }
+        ),
+    )
     s = QuickBooksSettings.from_connection(conn)
     assert s.client_id == "cid" and s.client_secret == SECRET
     assert s.base_url == "http://127.0.0.1:8801"
@@ -174,13 +199,17 @@ def test_settings_from_connection_with_emulator_oauth_base():
 
 
 def test_settings_defaults_are_intuit_production():
-    s = QuickBooksSettings.from_connection(Connection(conn_id="q", conn_type="quickbooks", login="c", password="p"))
+    s = QuickBooksSettings.from_connection(
+        Connection(conn_id="q", conn_type="quickbooks", login="c", password="p")
+    )
     assert s.base_url == "https://quickbooks.api.intuit.com"
     assert s.token_url == "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
     assert (s.minor_version, s.requests_per_minute, s.concurrency, s.batch_per_minute) == (75, 500, 10, 40)
 
 
-@pytest.mark.parametrize(("login", "password", "field"), [("cid", None, "Client Secret"), (None, "pw", "Client ID")])
+@pytest.mark.parametrize(
+    ("login", "password", "field"), [("cid", None, "Client Secret"), (None, "pw", "Client ID")]
+)
 def test_missing_credentials_name_the_connection_and_field(login, password, field):
     conn = Connection(conn_id="qbo_prod", conn_type="quickbooks", login=login, password=password)
     with pytest.raises(ConfigurationError, match=f"qbo_prod.*{field}"):
@@ -264,10 +293,15 @@ def test_create_sends_requestid_minorversion_and_decimal_amounts(wire):
 
 
 def test_update_void_and_cdc_shapes(wire):
-    adapter = wire(lambda req: (200, {
-        "Invoice": {"Id": "5", "SyncToken": "2"},
-        "CDCResponse": [{"QueryResponse": [{"Customer": [{"Id": "1"}]}, {"Invoice": [{"Id": "5"}]}]}],
-    }))
+    adapter = wire(
+        lambda req: (
+            200,
+            {
+                "Invoice": {"Id": "5", "SyncToken": "2"},
+                "CDCResponse": [{"QueryResponse": [{"Customer": [{"Id": "1"}]}, {"Invoice": [{"Id": "5"}]}]}],
+            },
+        )
+    )
     hook = QuickBooksHook("123", MemoryTokenStore({"123": token()}), settings=settings())
     hook.update("Invoice", {"Id": "5", "SyncToken": "1", "PrivateNote": "x"}, "rid-1", sparse=True)
     assert json.loads(adapter.requests[-1].body)["sparse"] is True
@@ -289,16 +323,29 @@ def test_batch_chunks_of_30_with_item_faults_in_order(wire):
         answers = []
         for item in reversed(items):  # order of answers is not the order of requests
             if item["Customer"]["DisplayName"].endswith("dup"):
-                answers.append({"bId": item["bId"], "Fault": {"Error": [{"Message": "Duplicate", "code": "6240"}],
-                                                              "type": "ValidationFault"}})
+                answers.append(
+                    {
+                        "bId": item["bId"],
+                        "Fault": {
+                            "Error": [{"Message": "Duplicate", "code": "6240"}],
+                            "type": "ValidationFault",
+                        },
+                    }
+                )
             else:
                 answers.append({"bId": item["bId"], "Customer": {"Id": item["bId"]}})
         return 200, {"BatchItemResponse": answers}
 
     adapter = wire(reply)
     hook = QuickBooksHook("123", MemoryTokenStore({"123": token()}), settings=settings())
-    items = [{"bId": request_id("c", i), "operation": "create",
-              "Customer": {"DisplayName": f"C{i}" + ("dup" if i % 20 == 0 else "")}} for i in range(65)]
+    items = [
+        {
+            "bId": request_id("c", i),
+            "operation": "create",
+            "Customer": {"DisplayName": f"C{i}" + ("dup" if i % 20 == 0 else "")},
+        }
+        for i in range(65)
+    ]
     results = hook.batch(items)
     assert len(adapter.requests) == 3
     assert [len(json.loads(r.body)["BatchItemRequest"]) for r in adapter.requests] == [30, 30, 5]
@@ -312,8 +359,16 @@ def test_batch_chunks_of_30_with_item_faults_in_order(wire):
 def test_expired_token_is_refreshed_before_use_and_never_logged(wire, caplog):
     store = MemoryTokenStore({"123": token(ttl=-10)})
     replies = [
-        (200, {"access_token": "access-NEW-9999", "refresh_token": "refresh-NEW-8888", "token_type": "bearer",
-               "expires_in": 3600, "x_refresh_token_expires_in": 8640000}),
+        (
+            200,
+            {
+                "access_token": "access-NEW-9999",
+                "refresh_token": "refresh-NEW-8888",
+                "token_type": "bearer",
+                "expires_in": 3600,
+                "x_refresh_token_expires_in": 8640000,
+            },
+        ),
         (200, {"Customer": {"Id": "1"}}),
     ]
     adapter = wire(replies)
@@ -334,15 +389,36 @@ def test_expired_token_is_refreshed_before_use_and_never_logged(wire, caplog):
 
 def test_401_refreshes_once_then_succeeds(wire):
     store = MemoryTokenStore({"123": token()})
-    adapter = wire([
-        (401, {"fault": {"error": [{"message": "AuthenticationFailed", "code": "3200"}], "type": "AUTHENTICATION"}}),
-        (200, {"access_token": "access-2", "refresh_token": "refresh-2", "token_type": "bearer", "expires_in": 3600}),
-        (200, {"Customer": {"Id": "1"}}),
-    ])
+    adapter = wire(
+        [
+            (
+                401,
+                {
+                    "fault": {
+                        "error": [{"message": "AuthenticationFailed", "code": "3200"}],
+                        "type": "AUTHENTICATION",
+                    }
+                },
+            ),
+            (
+                200,
+                {
+                    "access_token": "access-2",
+                    "refresh_token": "refresh-2",
+                    "token_type": "bearer",
+                    "expires_in": 3600,
+                },
+            ),
+            (200, {"Customer": {"Id": "1"}}),
+        ]
+    )
     hook = QuickBooksHook("123", store, settings=settings())
     assert hook.read("Customer", "1")["Id"] == "1"
     assert [r.headers.get("Authorization", "")[:12] for r in adapter.requests] == [
-        "Bearer acces", "Basic Y2xpZW", "Bearer acces"]
+        "Bearer acces",
+        "Basic Y2xpZW",
+        "Bearer acces",
+    ]
     assert adapter.requests[2].headers["Authorization"] == "Bearer access-2"
 
 
@@ -361,8 +437,19 @@ def test_no_token_stored_is_an_auth_error(wire):
 
 
 def test_stale_object_is_not_retried(wire):
-    adapter = wire([(400, {"Fault": {"Error": [{"Message": "Stale Object Error", "code": "5010"}],
-                                     "type": "ValidationFault"}})])
+    adapter = wire(
+        [
+            (
+                400,
+                {
+                    "Fault": {
+                        "Error": [{"Message": "Stale Object Error", "code": "5010"}],
+                        "type": "ValidationFault",
+                    }
+                },
+            )
+        ]
+    )
     hook = QuickBooksHook("123", MemoryTokenStore({"123": token()}), settings=settings())
     with pytest.raises(StaleObject):
         hook.update("Invoice", {"Id": "5", "SyncToken": "0"}, "rid")

@@ -1,3 +1,6 @@
+"""Fixtures for integration tests: app credentials read from Airflow connections, a realm connected
+through the real OAuth code flow, tokens in the real store."""
+
 from __future__ import annotations
 
 import json
@@ -61,6 +64,20 @@ def hook(realm: str, token_store: TokenStore, qbo_settings: QuickBooksSettings) 
 
 @pytest.fixture
 def hl_settings(highlevel: str) -> HighLevelSettings:
-    conn = Connection(conn_id="highlevel_default", conn_type="highlevel", password=HL_TOKEN,
-                      extra=json.dumps({"base_url": highlevel}))
+    conn = Connection(
+        conn_id="highlevel_default",
+        conn_type="highlevel",
+        password=HL_TOKEN,
+        extra=json.dumps({"base_url": highlevel}),
+    )
     return HighLevelSettings.from_connection(conn)
+
+
+@pytest.fixture
+def highlevel_hook_factory(hl_settings: HighLevelSettings):
+    from qbo_crm_sync.hooks.highlevel import HighLevelHook
+
+    def make(location_id: str) -> HighLevelHook:
+        return HighLevelHook(location_id, settings=hl_settings)
+
+    return make
