@@ -31,7 +31,8 @@ def render(summary: dict[str, Any], max_reasons: int = 8) -> str:
     counts = summary["counts"]
     lines = [f"run {summary['run_id']} · flow {summary['flow']} · integration {summary['integration_id']}"
              f" · {summary.get('status') or 'running'}"]
-    stages = [k for k in ("extracted", "staged", "changed", "transformed", "validated", "to_load") if k in counts]
+    stages = [k for k in ("extracted", "staged_new", "staged_changed", "transformed", "queued", "to_load",
+                          "deferred") if k in counts]
     if stages:
         lines.append("  " + "  ".join(f"{k} {counts[k]}" for k in stages))
     for status in STATUS_ORDER:

@@ -75,7 +75,7 @@ def run_step(flow_module: str, step: str, ref: Mapping[str, Any], context: Mappi
     with db.connect(url) as conn:
         _merge_run(conn, run_id, step, counts, time.monotonic() - started)
         conn.commit()
-    return {"integration_id": integration.id, "run_id": run_id, **counts}
+    return {"integration_id": integration.id, "location_id": integration.location_id, "run_id": run_id, **counts}
 
 
 def _merge_run(conn: Any, run_id: int, step: str, counts: Mapping[str, Any], seconds: float,

@@ -66,7 +66,6 @@ _COUNTRY_ALIASES = {
     "u.s.": "US",
     "u.s.a.": "US",
     "united states of america": "US",
-    "america": "US",
     "uk": "GB",
     "u.k.": "GB",
     "great britain": "GB",
@@ -74,6 +73,15 @@ _COUNTRY_ALIASES = {
     "scotland": "GB",
     "wales": "GB",
     "northern ireland": "GB",
+    # names CLDR has since replaced
+    "czech republic": "CZ",
+    "turkey": "TR",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "ivory coast": "CI",
+    "macedonia": "MK",
+    "swaziland": "SZ",
+    "burma": "MM",
 }
 
 
@@ -88,7 +96,11 @@ def to_contacts(
 
     Returns the columns in ``OUTPUT_COLUMNS``: the ``payload`` dict (empty values left out), its
     ``payload_hash`` and the flat values the quality suite checks. ``email_valid`` and
-    ``phone_valid`` are True/False, or missing when the customer has no email or phone.
+    ``phone_valid`` are True/False, or missing when the customer has no email or phone. An email
+    or phone that fails its check stays in the payload as cleaned: the quality suite rejects the
+    row with a reason rather than a contact being sent with that detail silently dropped. A billing
+    country that cannot be read as an ISO code is left out and the phone falls back to
+    ``default_region``.
     """
     raw = _as_dicts(customers["raw"]) if "raw" in customers else pd.Series([{}] * len(customers), dtype=object)
     raw.index = customers.index
@@ -292,7 +304,8 @@ def _country_codes() -> dict[str, str]:
     from babel.core import get_global
 
     names = Locale("en").territories
-    alpha2 = {code for code in names if len(code) == 2 and code.isalpha()}
+    # CLDR also names groupings ("EU", "UN", "ZZ"); keep the codes that are places with phones.
+    alpha2 = {code for code in names if code in phonenumbers.SUPPORTED_REGIONS}
     codes = {code.casefold(): code for code in alpha2}
     codes.update({name.casefold(): code for code, name in names.items() if code in alpha2})
     for alias, targets in get_global("territory_aliases").items():

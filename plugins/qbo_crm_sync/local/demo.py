@@ -113,12 +113,15 @@ def print_summary(since: datetime, s: stack.Stack) -> None:
     print()
     print("What happened in this cycle")
     print("-" * 96)
-    header = f"{'flow':<12}{'integration':>12}{'extracted':>11}{'loaded':>8}{'skipped':>9}{'rejected':>10}{'failed':>8}{'dead':>6}  status"
+    header = (f"{'flow':<10}{'integration':>12}{'extracted':>10}{'new/changed':>12}{'loaded':>8}{'skipped':>8}"
+              f"{'rejected':>9}{'failed':>7}{'dead':>5}  status")
     print(header)
     for sm in summaries:
         c, b = sm["counts"], sm["by_status"]
-        print(f"{sm['flow']:<12}{sm['integration_id']:>12}{c.get('extracted', 0):>11}{b.get('loaded', 0):>8}"
-              f"{b.get('skipped', 0):>9}{b.get('rejected', 0):>10}{b.get('failed', 0):>8}{b.get('dead', 0):>6}  {sm['status']}")
+        changed = c.get("staged_new", 0) + c.get("staged_changed", 0)
+        print(f"{sm['flow']:<10}{sm['integration_id']:>12}{c.get('extracted', 0):>10}{changed:>12}"
+              f"{b.get('loaded', 0):>8}{b.get('skipped', 0):>8}{b.get('rejected', 0):>9}{b.get('failed', 0):>7}"
+              f"{b.get('dead', 0):>5}  {sm['status']}")
     if not summaries:
         print("(no flow runs recorded)")
     for sm in summaries:
@@ -128,11 +131,11 @@ def print_summary(since: datetime, s: stack.Stack) -> None:
             for status, by in reasons.items():
                 for reason, n in sorted(by.items(), key=lambda kv: -kv[1])[:10]:
                     print(f"  {status:<9}{n:>5} × {reason}"[:150])
-    qbo = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()
+    qbo = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()["realms"].get(DEMO_REALM, {})
     crm = requests.get(f"{s.highlevel_url}/_admin/state", timeout=10).json()
     print("\nEmulator state now:")
-    print(f"  QuickBooks  {qbo.get('counts', qbo)}"[:300])
-    print(f"  HighLevel   {crm.get('counts', crm)}"[:300])
+    print("  QuickBooks  " + ", ".join(f"{k} {v}" for k, v in (qbo.get("counts") or {}).items()))
+    print("  HighLevel   " + ", ".join(f"{k} {v}" for k, v in (crm.get("counts") or {}).items()))
     print("\nEvery row's fate: SELECT * FROM sync.row_status; its history: sync.row_event; runs: sync.run")
 
 

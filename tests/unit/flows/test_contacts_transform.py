@@ -190,7 +190,7 @@ def test_no_phone_leaves_the_flag_missing() -> None:
     ("country", "code"),
     [("USA", "US"), ("United States", "US"), ("us", "US"), ("U.S.A.", "US"), ("Canada", "CA"),
      ("DEU", "DE"), ("Deutschland", None), ("UK", "GB"), ("United Kingdom", "GB"), ("fr", "FR"),
-     ("Narnia", None), ("", None)],
+     ("Czech Republic", "CZ"), ("Czechia", "CZ"), ("EU", None), ("Narnia", None), ("", None)],
 )
 def test_countries_become_two_letter_codes_or_are_left_out(country: str, code: str | None) -> None:
     payload = one({"GivenName": "Ann", "BillAddr": {"Country": country}})["payload"]
