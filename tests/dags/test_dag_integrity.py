@@ -96,3 +96,13 @@ def test_dag_files_do_not_import_heavy_modules() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     marker = [line for line in out.stdout.splitlines() if line.startswith("HEAVY=")]
     assert marker == ["HEAVY="], out.stdout[-2000:]
+
+
+def test_connection_types_are_registered() -> None:
+    """The provider entry point makes both connection types, with their form fields, known to Airflow."""
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    behaviours = manager.field_behaviours
+    assert behaviours.get("quickbooks", {}).get("relabeling", {}).get("login") == "Client ID"
+    assert behaviours.get("highlevel", {}).get("relabeling", {}).get("password") == "Private Integration Token"

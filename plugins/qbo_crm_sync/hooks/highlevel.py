@@ -7,6 +7,7 @@ The burst limit (100 requests per 10 s per location) is kept client-side and cor
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 import requests
 
 from qbo_crm_sync.errors import ApiError, AuthError, ConfigurationError, RateLimited, ServerError, SyncError
+from qbo_crm_sync.hooks import connection_forms
 from qbo_crm_sync.hooks.http import (
     DEFAULT_TIMEOUT,
     HttpSender,
@@ -142,16 +144,7 @@ class HighLevelHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port", "login"],
-            "relabeling": {"password": "Private Integration Token", "host": "API base URL"},
-            "placeholders": {
-                "host": "https://services.leadconnectorhq.com (leave empty for production)",
-                "extra": json.dumps(
-                    {"base_url": "https://services.leadconnectorhq.com", "window_s": 10}, indent=2
-                ),
-            },
-        }
+        return copy.deepcopy(connection_forms.HIGHLEVEL)
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ workers never race a rotation. The Airflow connection holds only the static clie
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from qbo_crm_sync.errors import (
     StaleObject,
     SyncError,
 )
+from qbo_crm_sync.hooks import connection_forms
 from qbo_crm_sync.hooks.http import (
     DEFAULT_TIMEOUT,
     HttpSender,
@@ -431,21 +433,7 @@ class QuickBooksHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port"],
-            "relabeling": {"login": "Client ID", "password": "Client Secret", "host": "API base URL"},
-            "placeholders": {
-                "host": "https://quickbooks.api.intuit.com (leave empty for production)",
-                "extra": json.dumps(
-                    {
-                        "redirect_uri": "https://airflow.example.com/qb-connect/callback",
-                        "base_url": "https://sandbox-quickbooks.api.intuit.com",
-                        "oauth_base_url": "(only for a local emulator)",
-                    },
-                    indent=2,
-                ),
-            },
-        }
+        return copy.deepcopy(connection_forms.QUICKBOOKS)
 
     def __init__(
         self,
