@@ -79,3 +79,84 @@ def qbo_customers(
             c["MetaData"] = {"CreateTime": created_at.isoformat(), "LastUpdatedTime": created_at.isoformat()}
         out.append(c)
     return out
+
+
+def hl_payers(count: int, *, seed: int = 5, start: int = 0) -> list[tuple[str, str]]:
+    """``count`` distinct (name, email) pairs of CRM contacts who pay."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed + start)
+    out = []
+    for i in range(start, start + count):
+        first, last = AWKWARD_NAMES[i] if i < len(AWKWARD_NAMES) else (fake.first_name(), fake.last_name())
+        out.append((f"{first} {last}", f"{_ascii(first)}.{_ascii(last)}.{i}@example.com"))
+    return out
+
+
+# (entitySourceType, entitySourceSubType, entitySourceName, subscription?) of eligible payments.
+_PAYMENT_SOURCES = [
+    ("funnel", "two_step_order_form", "Spring Garden Makeover", False),
+    ("website", "one_step_order_form", "Shop: Seed Packs", False),
+    ("funnel", "two_step_order_form", "Monthly Lawn Care", True),
+    ("membership", None, "Garden Club Membership", False),
+    ("calendar", None, "Landscape Consultation (60 min)", False),
+]
+
+
+def _hex_id(rnd: random.Random) -> str:
+    return "".join(rnd.choices("0123456789abcdef", k=24))
+
+
+def hl_transactions(location_id: str, count: int = 30, *, payers: list[tuple[str, str]] | None = None,
+                    seed: int = 5, corpus: bool = True, created_at: datetime | None = None) -> list[dict[str, Any]]:
+    """HighLevel payment transactions in the list answer's shape (``GET /payments/transactions``).
+
+    ``count`` ordinary live payments (order forms, subscriptions, memberships, calendar bookings)
+    from ``payers`` (default: 12 people), then, with ``corpus``, the ones a sync must not turn into
+    receipts or must reject: an invoice payment, a test-mode payment, a failed one, a refunded one,
+    EUR and GBP payments, a zero and a negative amount, an unknown source type, a contact with no email.
+    """
+    rnd = random.Random(seed)
+    payers = payers or hl_payers(12, seed=seed)
+    stamp = created_at.isoformat().replace("+00:00", "Z") if created_at else None
+
+    def txn(name: str | None, email: str | None, amount: Any, source: str, sub_type: str | None,
+            source_name: str, **extra: Any) -> dict[str, Any]:
+        entity_id = _hex_id(rnd)
+        t: dict[str, Any] = {
+            "_id": _hex_id(rnd), "altId": location_id, "altType": "location",
+            "contactId": "".join(rnd.choices("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789", k=20)),
+            "contactName": name, "contactEmail": email, "currency": "USD", "amount": amount,
+            "status": "succeeded", "liveMode": True, "entityType": "order", "entityId": entity_id,
+            "entitySourceType": source, "entitySourceName": source_name, "entitySourceId": _hex_id(rnd)[:20],
+            "paymentProviderType": "stripe", "chargeId": f"ch_{_hex_id(rnd)}", "amountRefunded": 0,
+        }
+        if sub_type:
+            t["entitySourceSubType"] = sub_type
+        if stamp:
+            t["createdAt"] = t["updatedAt"] = t["fulfilledAt"] = stamp
+        t.update(extra)
+        return {k: v for k, v in t.items() if v is not None}
+
+    out = []
+    for i in range(count):
+        name, email = payers[i % len(payers)]
+        source, sub_type, source_name, recurring = _PAYMENT_SOURCES[i % len(_PAYMENT_SOURCES)]
+        cents = rnd.choice([1999, 4900, 12500, 8999, 30000, 2450, 15075])
+        extra = {"subscriptionId": f"sub_{_hex_id(rnd)[:24]}", "entityType": "subscription"} if recurring else {}
+        out.append(txn(name, email, cents / 100, source, sub_type, source_name, **extra))
+    if corpus:
+        name, email = payers[0]
+        out += [
+            txn(name, email, 250.0, "invoice", None, "Invoice #1042", entityType="invoice"),
+            txn(name, email, 49.0, "funnel", "two_step_order_form", "Test checkout", liveMode=False),
+            txn(name, email, 89.99, "funnel", "two_step_order_form", "Declined card", status="failed"),
+            txn(name, email, 120.0, "website", "one_step_order_form", "Returned order", status="refunded",
+                amountRefunded=120.0),
+            txn(name, email, 75.0, "funnel", "two_step_order_form", "Paris workshop", currency="EUR"),
+            txn(name, email, 60.0, "calendar", None, "London consultation", currency="GBP"),
+            txn(name, email, 0, "funnel", "two_step_order_form", "Free sample"),
+            txn(name, email, -15.0, "funnel", "two_step_order_form", "Adjustment"),
+            txn(name, email, 35.0, "text2Pay", None, "Text-to-pay link"),
+            txn("Walk-in Customer", None, 42.0, "calendar", None, "Drop-in visit"),
+        ]
+    return out

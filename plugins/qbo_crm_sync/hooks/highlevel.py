@@ -197,7 +197,14 @@ class HighLevelHook(BaseHook):
             throttle.set_limit(key, maximum)
         remaining = _int_header(response, "X-RateLimit-Remaining")
         interval_ms = _int_header(response, "X-RateLimit-Interval-Milliseconds")
-        if remaining is not None and remaining <= 0:
+        # A full window that our own requests explain is already waited out by the throttle, until
+        # exactly when our oldest request leaves it; pausing a whole window more from here would idle
+        # for as long as the burst took to send. Only a server that counts more than we sent (another
+        # client on this location) needs the pause, and the interval is the one safe length for it.
+        if remaining is None or remaining > 0:
+            return
+        ours = throttle.used(key, grace_s=response.elapsed.total_seconds())
+        if ours < throttle.limit_for(key):
             throttle.pause(key, (interval_ms or self.settings.window_s * 1000) / 1000)
 
     def _request(

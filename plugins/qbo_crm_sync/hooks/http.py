@@ -112,12 +112,31 @@ class Throttle:
             budget.paused_until = max(budget.paused_until, self._clock() + seconds)
             self._cond.notify_all()
 
+    def paused_for(self, key: str) -> float:
+        """Seconds left of a pause the server asked for (0.0 when none)."""
+        with self._cond:
+            budget = self._budgets.get(key)
+            return max(budget.paused_until - self._clock(), 0.0) if budget else 0.0
+
     def set_limit(self, key: str, limit: int) -> None:
         """Use the server's announced maximum for ``key`` when it is below the configured one."""
         with self._cond:
             budget = self._budgets.setdefault(key, _KeyBudget())
             budget.limit = max(1, min(limit, self.limit))
             self._cond.notify_all()
+
+    def used(self, key: str, grace_s: float = 0.0) -> int:
+        """Requests of ``key`` in flight or answered within the last ``window_s + grace_s`` seconds.
+
+        With ``grace_s`` = the age of an answer, these are all the requests the server can have
+        counted in the window it judged that request in.
+        """
+        with self._cond:
+            budget = self._budgets.get(key)
+            if budget is None:
+                return 0
+            since = self._clock() - self.window_s - grace_s
+            return sum(1 for t in budget.finished if t > since) + budget.in_flight
 
     def limit_for(self, key: str) -> int:
         with self._cond:

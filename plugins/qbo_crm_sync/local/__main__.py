@@ -32,8 +32,11 @@ def main() -> int:
     seed_before_connect(s)
     ensure_integration()
     print("Airflow standalone on http://localhost:8080 (login details are printed below by Airflow)")
-    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
-    os.execve(airflow, [airflow, "standalone"], os.environ | s.env())
+    bin_dir = os.path.dirname(sys.executable)
+    airflow = os.path.join(bin_dir, "airflow")
+    # standalone starts its components as `airflow ...` subprocesses: they must find this venv's.
+    env = os.environ | s.env() | {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    os.execve(airflow, [airflow, "standalone"], env)
     return 0
 
 

@@ -22,6 +22,7 @@ DEMO_REALM = "9341453050031247"
 DEMO_LOCATION = "ve9EPM428h8vShlRW1KT"
 NEW_CUSTOMERS = 40
 OLD_CUSTOMERS = 6
+NEW_PAYMENTS = 30
 
 
 def say(message: str) -> None:
@@ -50,11 +51,13 @@ def seed_before_connect(s: stack.Stack) -> bool:
 
 
 def seed_after_connect(s: stack.Stack) -> None:
-    """Customers created in QuickBooks after the integration was connected."""
-    from emulators.seed_data import qbo_customers
+    """Customers created in QuickBooks, and payments taken in the CRM, after the integration was connected."""
+    from emulators.seed_data import hl_transactions, qbo_customers
 
     requests.post(f"{s.qbo_url}/_admin/seed", timeout=30,
                   json={"realmId": DEMO_REALM, "Customer": qbo_customers(NEW_CUSTOMERS, seed=7)}).raise_for_status()
+    requests.post(f"{s.highlevel_url}/_admin/seed", timeout=30,
+                  json={"transactions": hl_transactions(DEMO_LOCATION, NEW_PAYMENTS)}).raise_for_status()
 
 
 def ensure_integration() -> bool:

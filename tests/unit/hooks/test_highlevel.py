@@ -186,6 +186,31 @@ def test_remaining_zero_pauses_the_location():
     assert time.monotonic() - started >= 0.28
 
 
+def test_remaining_zero_from_our_own_burst_does_not_pause():
+    # The throttle already waits until our oldest request leaves the window; a pause of a whole
+    # interval from the last answer would leave the budget idle for as long as the burst took.
+    full = {"X-RateLimit-Max": "3", "X-RateLimit-Interval-Milliseconds": "60000"}
+    hook, _ = wired(
+        [
+            (200, {"contact": {}}, full | {"X-RateLimit-Remaining": "2"}),
+            (200, {"contact": {}}, full | {"X-RateLimit-Remaining": "1"}),
+            (200, {"contact": {}}, full | {"X-RateLimit-Remaining": "0"}),
+        ],
+        base_url="https://hl-own-burst.test",
+        location_id="loc-own-burst",
+    )
+    for n in range(3):
+        hook.get_contact(f"c{n}")
+    assert hook.get_conn().throttle.paused_for("loc-own-burst") == 0.0
+
+
+def test_remaining_zero_from_someone_else_pauses_for_the_interval():
+    headers = {"X-RateLimit-Max": "100", "X-RateLimit-Remaining": "0", "X-RateLimit-Interval-Milliseconds": "60000"}
+    hook, _ = wired([(200, {"contact": {}}, headers)], base_url="https://hl-shared.test", location_id="loc-shared")
+    hook.get_contact("c1")
+    assert hook.get_conn().throttle.paused_for("loc-shared") > 50
+
+
 def test_server_max_lowers_the_budget():
     hook, _ = wired(
         [(200, {"contact": {}}, {"X-RateLimit-Max": "7", "X-RateLimit-Remaining": "6"})],

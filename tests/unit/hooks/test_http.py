@@ -272,3 +272,30 @@ def test_offset_pager_stops_on_short_page_and_on_total():
 
     assert len(list(OffsetPager(fetch_total, 10))) == 20
     assert calls == [0, 10]
+
+
+def test_throttle_used_counts_in_flight_and_recent_answers():
+    now = [100.0]
+    throttle = Throttle(limit=10, window_s=2.0, clock=lambda: now[0])
+    assert throttle.used("k") == 0
+    for _ in range(3):
+        throttle.acquire("k")
+    throttle.release("k")  # answered at 100.0
+    now[0] = 101.5
+    throttle.release("k")  # answered at 101.5
+    assert throttle.used("k") == 3
+    now[0] = 102.5  # the first answer has left the window
+    assert throttle.used("k") == 2
+    # an answer that took 1 s was judged by the server in a window that still held the first one
+    assert throttle.used("k", grace_s=1.0) == 3
+
+
+def test_throttle_paused_for_reports_what_is_left():
+    now = [50.0]
+    throttle = Throttle(limit=10, window_s=1.0, clock=lambda: now[0])
+    assert throttle.paused_for("k") == 0.0
+    throttle.pause("k", 3.0)
+    now[0] = 51.0
+    assert throttle.paused_for("k") == 2.0
+    now[0] = 60.0
+    assert throttle.paused_for("k") == 0.0

@@ -1,0 +1,83 @@
+"""CRM payments become QuickBooks sales receipts. Logic: qbo_crm_sync.flows.receipts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import dag, get_current_context, task
+
+from qbo_crm_sync import runtime
+from qbo_crm_sync.dag_defaults import DEFAULT_ARGS, START_DATE
+
+DOC = """
+### CRM payments → QuickBooks sales receipts
+
+**What it does.** Every 5 minutes, for each connected integration: pulls the CRM's payment
+transactions since the last run into `staging.crm_transaction`, keeps those taken through order
+forms, subscriptions, memberships and calendar bookings (invoice payments belong to the invoice
+flow; failed, pending, refunded, test-mode and other payments are skipped with the reason),
+checks them (Great Expectations suite `receipts`), finds or creates the QuickBooks customer by
+email, and creates one sales receipt per payment through QBO's batch endpoint. Every
+transaction ends in one state in `sync.row_status` (flow `receipts`). The receipt carries the CRM
+transaction id in its private note and a DocNumber derived from it.
+
+**Healthy looks like.** Runs green every 5 minutes; the `report` task's log ends with a summary
+where `failed` is 0 and the reconciliation (per day and currency: CRM total of eligible payments
+vs QBO total of the receipts created) shows no `MISMATCH`.
+
+**When it fails.**
+- `integrations` fails: the sync database is unreachable or not migrated (`python -m qbo_crm_sync db migrate`).
+- A mapped task fails with "needs reauthorization": the QuickBooks grant was revoked; reconnect the
+  integration (QB Connect page or `python -m qbo_crm_sync integrations connect`). Others keep syncing.
+- `load` reports `unknown_batches` or `deferred`: QuickBooks did not answer a batch. Do nothing:
+  the batch is stored and re-sent exactly as it was at the start of the next load (QuickBooks
+  replays its first answer, so nothing is created twice). Never delete rows of `sync.qbo_batch`
+  in state `pending` by hand.
+- Rows `failed` with "QuickBooks refused the receipt" or "no QuickBooks customer": read the reason
+  (`SELECT * FROM sync.row_status WHERE flow='receipts' AND status IN ('failed','dead')`); they are
+  retried each run and become `dead` after 5 attempts.
+- Rejected rows are data problems in the CRM (no contact email, another currency than the company's,
+  zero or negative amounts): fix them in the CRM or record them in QuickBooks by hand.
+- A reconciliation `MISMATCH` with no failed rows: compare `sync.receipt` for that day with the
+  receipts in QuickBooks (DocNumber = the CRM transaction's code).
+"""
+
+FLOW = "receipts"
+
+
+@dag(
+    dag_id="crm_payments_to_qbo",
+    schedule=timedelta(minutes=5),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    dagrun_timeout=timedelta(minutes=30),
+    tags=["qbo-crm-sync", "quickbooks", "highlevel", "receipts"],
+    doc_md=DOC,
+)
+def crm_payments_to_qbo():
+    @task(retries=3)
+    def integrations() -> list[dict]:
+        return runtime.connected_integrations()
+
+    @task(map_index_template="{{ integration_label }}")
+    def extract(ref: dict) -> dict:
+        return runtime.run_step(FLOW, "extract", ref, get_current_context())
+
+    @task(map_index_template="{{ integration_label }}")
+    def transform(ref: dict) -> dict:
+        return runtime.run_step(FLOW, "transform", ref, get_current_context())
+
+    @task(map_index_template="{{ integration_label }}")
+    def load(ref: dict) -> dict:
+        return runtime.run_step(FLOW, "load", ref, get_current_context())
+
+    @task(map_index_template="{{ integration_label }}", retries=1)
+    def report(ref: dict) -> dict:
+        return runtime.run_step(FLOW, "report", ref, get_current_context())
+
+    report.expand(ref=load.expand(ref=transform.expand(ref=extract.expand(ref=integrations()))))
+
+
+crm_payments_to_qbo()

@@ -1,0 +1,402 @@
+"""CRM payments → QBO sales receipts: extract → transform + validate → load → report.
+
+- extract: ``GET /payments/transactions`` for the days from the watermark (less an overlap) to
+  now, offset-paged, upserted into ``staging.crm_transaction``; the watermark moves after the
+  rows are committed.
+- transform: staged rows not yet handled (or changed, or failed) are classified
+  (receipts_mapping), mapped to receipt bodies, checked (Great Expectations suite ``receipts``)
+  and queued in ``sync.outbox``; every eligible payment gets a ``sync.receipt`` row, the CRM
+  side of the reconciliation.
+- load: under a per-integration lock, any batch whose answer was lost is re-sent as it was; then
+  the queued payments' customers are resolved (flows/qbo_customers.py) and receipts are created
+  through ``/batch`` (30 per request, a write-ahead log per batch, a deterministic bId per
+  payment and try), each answer applied in one transaction: row status, entity map, receipt row
+  (with QBO's TotalAmt) and outbox together.
+- report: the run's summary plus, per day and currency, the CRM total of eligible payments next
+  to the QBO total of the receipts created for them; a difference is flagged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from qbo_crm_sync.errors import AuthError
+from qbo_crm_sync.flows import qbo_batch_log, qbo_customers
+from qbo_crm_sync.flows.job import Job
+from qbo_crm_sync.flows.qbo_customers import email_key
+from qbo_crm_sync.flows.receipts_mapping import money, with_decimals
+from qbo_crm_sync.store import outbox, staging, tracking, watermarks
+from qbo_crm_sync.store.db import Connection
+from qbo_crm_sync.store.sql import query
+from qbo_crm_sync.store.tracking import Outcome
+
+log = logging.getLogger(__name__)
+
+FLOW = "receipts"
+STREAM = "crm_transaction"
+COMPANY_STREAM = "qbo_company"
+STAGING_TABLE = "staging.crm_transaction"
+PURPOSE = "receipts"
+# The API filters by day (UTC): re-read from a little before the watermark's day.
+OVERLAP = timedelta(hours=1)
+COMPANY_FACTS_TTL = timedelta(hours=24)
+PAGE_ROWS = 1000
+BATCH_ITEMS = 30
+SEND_WORKERS = 4
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def _staging_row(integration_id: int, txn: dict[str, Any]) -> dict[str, Any]:
+    from qbo_crm_sync.flows.receipts_mapping import _status
+
+    return {
+        "integration_id": integration_id,
+        "source_id": str(txn["_id"]),
+        "raw": txn,
+        "contact_id": txn.get("contactId"),
+        "email": email_key(txn.get("contactEmail")),
+        "currency": txn.get("currency"),
+        "amount": money(txn.get("amount")),
+        "status": _status(txn),
+        "source_type": txn.get("entitySourceType"),
+        "created_at_source": _parse_time(txn.get("createdAt")),
+        "updated_at_source": _parse_time(txn.get("updatedAt")),
+    }
+
+
+def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
+    integration = job.integration
+    with job.connect() as conn:
+        mark = watermarks.get(conn, integration.id, STREAM)
+    since = (mark or integration.connected_at) - OVERLAP
+    until = (now or datetime.now(UTC)).replace(microsecond=0)
+    start_day, end_day = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    log.info("Extracting CRM transactions of %s … %s", start_day, end_day)
+
+    extracted = inserted = updated = 0
+    page: list[dict[str, Any]] = []
+
+    def stage(rows: list[dict[str, Any]]) -> None:
+        nonlocal inserted, updated
+        with job.connect() as conn:
+            result = staging.upsert(conn, STAGING_TABLE, rows)
+            conn.commit()
+        inserted, updated = inserted + result.inserted, updated + result.updated
+
+    for txn in job.crm.transactions(start_at=start_day, end_at=end_day):
+        if not txn.get("_id"):
+            continue
+        page.append(_staging_row(integration.id, txn))
+        extracted += 1
+        if len(page) >= PAGE_ROWS:
+            stage(page)
+            page = []
+    if page:
+        stage(page)
+    with job.connect() as conn:
+        watermarks.advance(conn, integration.id, STREAM, until)
+        conn.commit()
+    log.info("Extracted %d transactions: %d new, %d changed", extracted, inserted, updated)
+    return {"extracted": extracted, "staged_new": inserted, "staged_changed": updated,
+            "window_start": start_day.isoformat(), "window_end": end_day.isoformat()}
+
+
+def company_facts(job: Job) -> dict[str, Any]:
+    """Home currency and default Item of the QBO company, re-read once a day (two metered reads)."""
+    from qbo_crm_sync.hooks.quickbooks import quote
+
+    integration = job.integration
+    with job.connect() as conn:
+        known = watermarks.read(conn, integration.id, COMPANY_STREAM)
+    now = datetime.now(UTC)
+    if known and known.value and now - known.value < COMPANY_FACTS_TTL and known.state.get("home_currency"):
+        return known.state
+    item = job.qbo.query_one("SELECT * FROM Item WHERE Active = true ORDERBY Id")
+    deposit = integration.settings.get("deposit_account_id")
+    if deposit:
+        account = job.qbo.query_one(f"SELECT * FROM Account WHERE Id = {quote(str(deposit))}")  # noqa: S608
+    else:
+        account = job.qbo.query_one("SELECT * FROM Account WHERE AccountSubType = 'UndepositedFunds'")
+    facts = {
+        # The deposit account (Undeposited Funds by default) is kept in the home currency.
+        "home_currency": ((account or {}).get("CurrencyRef") or {}).get("value") or "USD",
+        "default_item_id": str(item["Id"]) if item else None,
+    }
+    with job.connect() as conn:
+        watermarks.advance(conn, integration.id, COMPANY_STREAM, now, facts, force=True)
+        conn.commit()
+    return facts
+
+
+def transform(job: Job) -> dict[str, Any]:
+    import pandas as pd
+
+    from qbo_crm_sync.flows.receipts_mapping import to_receipts
+    from qbo_crm_sync.quality.receipts import receipts_suite
+    from qbo_crm_sync.quality.runner import validate
+
+    integration = job.integration
+    with job.connect() as conn:
+        rows = staging.pending(conn, STAGING_TABLE, integration.id, FLOW)
+    if not rows:
+        log.info("Nothing new to transform")
+        return {"transformed": 0, "rejected": 0, "skipped": 0, "queued": 0}
+    source_hash = {r["source_id"]: r["payload_hash"] for r in rows}
+    outcomes: list[Outcome] = []
+    with job.connect() as conn:
+        done = {sid: r for sid, r in _receipts(conn, integration.id, list(source_hash)).items() if r["receipt_id"]}
+    for sid, r in done.items():
+        outcomes.append(Outcome(sid, "loaded", f"sales receipt {r['receipt_id']} already created; a later change "
+                                "in the CRM (e.g. a refund) is not applied to it", target_id=r["receipt_id"],
+                                payload_hash=source_hash[sid]))
+    fresh = [r for r in rows if r["source_id"] not in done]
+    early = [r for r in fresh if r["created_at_source"] and r["created_at_source"] < integration.connected_at]
+    for r in early:
+        outcomes.append(Outcome(r["source_id"], "skipped", "paid before the integration was connected",
+                                payload_hash=r["payload_hash"]))
+    early_ids = {r["source_id"] for r in early}
+    fresh = [r for r in fresh if r["source_id"] not in early_ids]
+    frame = pd.DataFrame({"source_id": [r["source_id"] for r in fresh], "raw": [r["raw"] for r in fresh]})
+    facts = company_facts(job) if fresh else {"home_currency": "USD", "default_item_id": None}
+    mapped = to_receipts(frame, integration.settings, facts["default_item_id"])
+    for row in mapped[mapped["skip_reason"].notna()].itertuples(index=False):
+        outcomes.append(Outcome(row.source_id, "skipped", row.skip_reason, payload_hash=source_hash[row.source_id]))
+    eligible = mapped[mapped["kind"].notna() & mapped["skip_reason"].isna()].reset_index(drop=True)
+
+    queued: list[outbox.Item] = []
+    suite = receipts_suite(facts["home_currency"])
+    verdicts = validate(eligible, suite) if len(eligible) else None
+    if verdicts is not None:
+        for rejected in verdicts.rejected.itertuples(index=False):
+            outcomes.append(Outcome(rejected.source_id, "rejected", rejected.reason,
+                                    payload_hash=source_hash[rejected.source_id]))
+        for row in verdicts.passed.itertuples(index=False):
+            queued.append(outbox.Item(row.source_id, {"receipt": row.payload, "email": row.email,
+                                                      "name": row.display_name},
+                                      source_hash[row.source_id], row.email))
+    with job.connect() as conn:
+        _put_receipts(conn, job, eligible)
+        settled = [o.source_id for o in outcomes if o.status in ("skipped", "rejected")]
+        outbox.remove(conn, integration.id, FLOW, settled)
+        outbox.put(conn, integration.id, FLOW, job.run_id, queued)
+        counts = tracking.record(conn, job.run_id, integration.id, FLOW, outcomes)
+        if verdicts is not None:
+            tracking.save_validation(conn, job.run_id, suite.name, verdicts.result)
+        conn.commit()
+    result = {"transformed": len(rows), "rejected": counts.get("rejected", 0),
+              "skipped": counts.get("skipped", 0), "queued": len(queued)}
+    log.info("Transformed %(transformed)d: %(queued)d queued, %(rejected)d rejected, %(skipped)d skipped", result)
+    return result
+
+
+def _receipts(conn: Connection, integration_id: int, source_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not source_ids:
+        return {}
+    rows = conn.execute(query("receipts_get"), {"integration_id": integration_id, "source_ids": source_ids})
+    return {r["source_id"]: r for r in rows.fetchall()}
+
+
+def _put_receipts(conn: Connection, job: Job, eligible: Any) -> None:
+    if not len(eligible):
+        return
+    today = datetime.now(UTC).date().isoformat()
+    conn.execute(query("receipts_put"), {
+        "integration_id": job.integration.id, "run_id": job.run_id,
+        "source_ids": list(eligible["source_id"]),
+        "txn_days": [d or today for d in eligible["txn_date"]],
+        "currencies": [c or "?" for c in eligible["currency"]],
+        "amounts": [a if a is not None else Decimal(0) for a in eligible["amount"]],
+        "doc_numbers": list(eligible["doc_number"]),
+        "emails": list(eligible["email"]),
+    })
+
+
+# ------------------------------------------------------------------------------------- load
+
+
+class _Applier:
+    """Applies batch answers: one transaction per batch for row status, entity map, receipt row and outbox."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.totals: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, conn: Connection, items: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+        iid = self.job.integration.id
+        docs = [i["SalesReceipt"]["DocNumber"] for i in items]
+        known = {r["doc_number"]: r for r in conn.execute(
+            query("receipts_by_doc_number"), {"integration_id": iid, "doc_numbers": docs}).fetchall()}
+        outcomes: list[Outcome] = []
+        mapped: list[dict[str, Any]] = []
+        for item, result in zip(items, results, strict=True):
+            sent = item["SalesReceipt"]
+            row = known.get(sent["DocNumber"])
+            if row is None:
+                log.error("Batch answer for DocNumber %s matches no tracked payment", sent["DocNumber"])
+                continue
+            sid = row["source_id"]
+            error = result.get("error")
+            receipt = result.get("SalesReceipt")
+            if error is None and receipt:
+                customer_id = str((receipt.get("CustomerRef") or {}).get("value") or "")
+                conn.execute(query("receipts_created"), {
+                    "integration_id": iid, "source_id": sid, "receipt_id": str(receipt["Id"]),
+                    "customer_id": customer_id, "qbo_total": money(receipt.get("TotalAmt")),
+                    "run_id": self.job.run_id})
+                outcomes.append(Outcome(sid, "loaded", "created sales receipt", target_id=str(receipt["Id"]),
+                                        payload_hash=row["payload_hash"]))
+                mapped.append({"integration_id": iid, "source_system": "highlevel", "source_type": "transaction",
+                               "source_id": sid, "target_system": "quickbooks", "target_type": "salesreceipt",
+                               "target_id": str(receipt["Id"]), "payload_hash": row["payload_hash"],
+                               "sync_token": receipt.get("SyncToken")})
+            else:
+                conn.execute(query("receipts_refused"), {"integration_id": iid, "source_id": sid,
+                                                         "run_id": self.job.run_id})
+                outcomes.append(Outcome(sid, "failed", f"QuickBooks refused the receipt: {error}",
+                                        payload_hash=row["payload_hash"]))
+        counts = tracking.record(conn, self.job.run_id, iid, FLOW, outcomes)
+        tracking.entity_map_put(conn, mapped)
+        outbox.remove(conn, iid, FLOW, [o.source_id for o in outcomes if o.status in ("loaded", "dead")])
+        self.add(counts)
+
+    def add(self, counts: dict[str, int]) -> None:
+        with self._lock:
+            for status, n in counts.items():
+                self.totals[status] = self.totals.get(status, 0) + n
+
+
+def _decode(item: dict[str, Any]) -> dict[str, Any]:
+    return with_decimals(item)
+
+
+def load(job: Job) -> dict[str, Any]:
+    integration = job.integration
+    with qbo_customers.advisory_lock(job.db_url, f"receipts:{integration.id}"):
+        return _load_locked(job)
+
+
+def _load_locked(job: Job) -> dict[str, Any]:
+    from qbo_crm_sync.hooks.quickbooks import request_id
+
+    iid = job.integration.id
+    applier = _Applier(job)
+    resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, applier, _decode)
+    if not settled:
+        with job.connect() as conn:
+            waiting = len(outbox.waiting(conn, iid, FLOW))
+        log.warning("A receipt batch's outcome is still unknown: nothing new is sent until it is settled")
+        return {"to_load": waiting, "deferred": waiting, "resent_batches": resent, **_requests(job)}
+    with job.connect() as conn:
+        items = outbox.waiting(conn, iid, FLOW)
+        receipts = _receipts(conn, iid, [i.source_id for i in items])
+    if not items:
+        log.info("Nothing to load")
+        return {"to_load": 0, "resent_batches": resent, **applier.totals, **_requests(job)}
+
+    # Created already (e.g. by a re-sent batch): settle without writing again.
+    outcomes = [Outcome(i.source_id, "loaded", "sales receipt already created",
+                        target_id=receipts[i.source_id]["receipt_id"], payload_hash=i.payload_hash)
+                for i in items if receipts.get(i.source_id, {}).get("receipt_id")]
+    todo = [i for i in items if not receipts.get(i.source_id, {}).get("receipt_id")]
+    names: dict[str, str | None] = {}
+    for item in todo:
+        names.setdefault(item.payload["email"], item.payload.get("name"))
+    log.info("Loading %d receipts for %d customer email(s)", len(todo), len(names))
+    resolved = qbo_customers.resolve(job, names)
+
+    batch_items: list[dict[str, Any]] = []
+    for item in todo:
+        resolution = resolved.get(item.payload["email"])
+        if resolution is None or not resolution.customer_id:
+            outcomes.append(Outcome(item.source_id, "failed",
+                                    f"no QuickBooks customer: {resolution.how if resolution else 'no email'}",
+                                    payload_hash=item.payload_hash))
+            continue
+        tries = (receipts.get(item.source_id) or {}).get("tries", 0)
+        body = {**item.payload["receipt"], "CustomerRef": {"value": resolution.customer_id}}
+        batch_items.append({"bId": request_id("receipt", iid, item.source_id, tries), "operation": "create",
+                            "SalesReceipt": body})
+    with job.connect() as conn:
+        applier.add(tracking.record(conn, job.run_id, iid, FLOW, outcomes))
+        outbox.remove(conn, iid, FLOW, [o.source_id for o in outcomes if o.status in ("loaded", "dead")])
+        conn.commit()
+
+    chunks = [batch_items[i:i + BATCH_ITEMS] for i in range(0, len(batch_items), BATCH_ITEMS)]
+    unknown = 0
+    with ThreadPoolExecutor(SEND_WORKERS, thread_name_prefix="qbo-receipts") as pool:
+        futures = [pool.submit(qbo_batch_log.send, job, PURPOSE, chunk, applier, _decode) for chunk in chunks]
+        for future in futures:
+            try:
+                unknown += 0 if future.result() else 1
+            except AuthError:
+                raise
+    if unknown:
+        log.warning("%d receipt batch(es) without an answer: re-sent first next run", unknown)
+    return {"to_load": len(items), "loaded": applier.totals.get("loaded", 0),
+            "failed": applier.totals.get("failed", 0), "dead": applier.totals.get("dead", 0),
+            "batches": len(chunks), "unknown_batches": unknown, "resent_batches": resent,
+            "deferred": unknown * BATCH_ITEMS, **_requests(job)}
+
+
+def _requests(job: Job) -> dict[str, Any]:
+    stats = getattr(job.qbo_hook, "stats", None)
+    if stats is None:
+        return {}
+    counts = stats.as_dict()
+    return {"qbo_requests": int(sum(v for k, v in counts.items() if k not in ("throttled_s", "token"))),
+            "qbo_reads": int(counts.get("read", 0))}
+
+
+# ----------------------------------------------------------------------------------- report
+
+
+def reconciliation(conn: Connection, integration_id: int, run_id: int) -> list[dict[str, Any]]:
+    """Per day and currency touched by the run: CRM total of eligible payments vs QBO receipts' total."""
+    rows = conn.execute(query("receipts_reconciliation"),
+                        {"integration_id": integration_id, "run_id": run_id}).fetchall()
+    out = []
+    for r in rows:
+        crm, qbo = Decimal(r["crm_total"]), Decimal(r["qbo_total"])
+        out.append({"day": r["txn_day"].isoformat(), "currency": r["currency"], "payments": r["payments"],
+                    "receipts": r["receipts"], "crm_total": f"{crm:.2f}", "qbo_total": f"{qbo:.2f}",
+                    "mismatch": crm != qbo or r["payments"] != r["receipts"]})
+    return out
+
+
+def render_reconciliation(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "  reconciliation: no eligible payments touched by this run"
+    lines = ["  reconciliation (day, currency: CRM eligible payments vs QBO receipts)"]
+    for r in rows:
+        flag = "  << MISMATCH" if r["mismatch"] else ""
+        lines.append(f"    {r['day']} {r['currency']:<4} CRM {r['crm_total']:>12} ({r['payments']:>5})"
+                     f"   QBO {r['qbo_total']:>12} ({r['receipts']:>5}){flag}")
+    return "\n".join(lines)
+
+
+def report(job: Job) -> dict[str, Any]:
+    from qbo_crm_sync import reporting
+
+    with job.connect() as conn:
+        summary = reporting.run_summary(conn, job.run_id)
+        recon = reconciliation(conn, job.integration.id, job.run_id)
+    by_status = summary["by_status"]
+    mismatches = sum(1 for r in recon if r["mismatch"])
+    status = "partial" if (by_status.get("failed") or by_status.get("dead") or summary["counts"].get("deferred")
+                           or mismatches) else "success"
+    summary["status"] = status
+    log.info("Summary\n%s\n%s", reporting.render(summary), render_reconciliation(recon))
+    return {"run_status": status, "reconciliation": recon, "reconciliation_mismatches": mismatches,
+            **{f"rows_{k}": v for k, v in by_status.items()}}

@@ -1,0 +1,234 @@
+"""CRM payment transactions → QBO SalesReceipt bodies: classification and mapping, no I/O.
+
+Classification decides whether a HighLevel transaction becomes a receipt at all:
+
+- order forms (``entitySourceType`` funnel or website), subscriptions (a ``subscriptionId``, or
+  the subscription source type), memberships and calendar bookings are eligible;
+- payments of CRM invoices are not: the invoice flow records them as QBO payments against the
+  invoice, and a receipt as well would count the revenue twice;
+- failed, pending or refunded payments, test-mode payments (unless the integration opts in),
+  zero amounts and any other source type are skipped with the reason.
+
+Money is Decimal throughout; a receipt's total equals the CRM amount to the cent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from qbo_crm_sync.flows.qbo_customers import display_name_for, email_key
+
+QBO_TIME_ZONE = ZoneInfo("America/Los_Angeles")
+CENT = Decimal("0.01")
+DOC_NUMBER_MAX = 21
+NOTE_MAX = 4000
+DESCRIPTION_MAX = 4000
+
+ORDER_FORM_SOURCES = frozenset({"funnel", "website"})
+KIND_BY_SOURCE = {"membership": "membership", "calendar": "calendar", "subscription": "subscription"}
+ELIGIBLE_KINDS = ("order_form", "subscription", "membership", "calendar")
+SUCCEEDED = frozenset({"succeeded", "success", "paid", "completed"})
+INVOICE_PAYMENT = "CRM invoice payment: recorded by the invoice flow as a QBO payment, not as a receipt"
+KIND_LABELS = {"order_form": "order form", "subscription": "subscription", "membership": "membership",
+               "calendar": "calendar booking"}
+
+_HEX_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _base36(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, rest = divmod(number, 36)
+        digits.append(_BASE36[rest])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def doc_number(transaction_id: str) -> str:
+    """A DocNumber (≤ 21 characters) that names the CRM transaction, so a receipt can be found by it.
+
+    HighLevel ids are 24 hex digits (96 bits): written in base 36 they fit 19 characters, so the
+    number is the id itself, reversible and collision-free ("H" + 19). Any other id is hashed
+    ("X" + 19 base-36 digits of SHA-256, 98 bits).
+    """
+    text = str(transaction_id)
+    if _HEX_ID.match(text):
+        return "H" + _base36(int(text, 16), 19)
+    digest = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:13], "big")
+    return "X" + _base36(digest % 36**19, 19)
+
+
+def money(value: Any) -> Decimal | None:
+    """A Decimal from an API number (never through float's binary rounding), or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _status(raw: dict[str, Any]) -> str:
+    status = raw.get("status")
+    if isinstance(status, dict):  # the spec types it as an object
+        status = status.get("status") or status.get("value")
+    return str(status or "").strip().lower()
+
+
+def classify(raw: dict[str, Any], include_test_mode: bool = False) -> tuple[str | None, str | None]:
+    """``(kind, None)`` for an eligible payment, ``(None, reason)`` for one to skip."""
+    source = str(raw.get("entitySourceType") or "").strip()
+    if source == "invoice" or raw.get("entityType") == "invoice":
+        return None, INVOICE_PAYMENT
+    status = _status(raw)
+    if status not in SUCCEEDED:
+        if "refund" in status:
+            return None, f"refunded in the CRM (status {status}) before it was synced: no receipt"
+        return None, f"payment {status or 'without a status'} in the CRM: no money received"
+    refunded = money(raw.get("amountRefunded")) or Decimal(0)
+    if refunded > 0:
+        return None, (f"refunded in the CRM ({refunded:.2f} of it) before it was synced: no receipt; "
+                      "record it in QuickBooks by hand if it is still wanted")
+    if raw.get("liveMode") is False and not include_test_mode:
+        return None, "test-mode payment (the integration's include_test_mode setting is off)"
+    if raw.get("subscriptionId"):
+        kind = "subscription"
+    elif source in ORDER_FORM_SOURCES:
+        kind = "order_form"
+    else:
+        kind = KIND_BY_SOURCE.get(source)
+    if kind is None:
+        return None, f"source type {source or '(none)'!r} is not one that becomes a sales receipt"
+    amount = money(raw.get("amount"))
+    if amount is not None and amount == 0:
+        return None, "zero amount: nothing to record"
+    return kind, None
+
+
+def txn_date(raw: dict[str, Any], zone: ZoneInfo = QBO_TIME_ZONE) -> str | None:
+    """The payment's day in the company's time zone (when it was charged, else created)."""
+    for key in ("fulfilledAt", "createdAt"):
+        value = raw.get(key)
+        if not value:
+            continue
+        try:
+            stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if stamp.tzinfo is None:
+            continue
+        return stamp.astimezone(zone).date().isoformat()
+    return None
+
+
+def _lines(raw: dict[str, Any], amount: Decimal, item_id: str | None, label: str) -> list[dict[str, Any]]:
+    """The order's own items when present and they add up to the payment; else one line."""
+    def line(value: Decimal, description: str, qty: Decimal = Decimal(1)) -> dict[str, Any]:
+        detail: dict[str, Any] = {"Qty": qty, "UnitPrice": (value / qty).quantize(CENT) if qty else value}
+        if item_id:
+            detail["ItemRef"] = {"value": str(item_id)}
+        return {"DetailType": "SalesItemLineDetail", "Amount": value,
+                "Description": description[:DESCRIPTION_MAX], "SalesItemLineDetail": detail}
+
+    items = raw.get("items") or raw.get("lineItems") or []
+    if isinstance(items, list) and items:
+        lines = []
+        for entry in items:
+            if not isinstance(entry, dict):
+                break
+            qty = money(entry.get("qty", entry.get("quantity", 1))) or Decimal(1)
+            price = money(entry.get("price", entry.get("amount")))
+            if price is None or qty <= 0:
+                break
+            value = (price * qty).quantize(CENT)
+            if value != price * qty:
+                break
+            lines.append(line(value, str(entry.get("name") or label), qty))
+        else:
+            if sum((ln["Amount"] for ln in lines), Decimal(0)) == amount:
+                return lines
+    return [line(amount, label)]
+
+
+def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], default_item_id: str | None) -> pd.DataFrame:
+    """One row per transaction of ``frame`` (``source_id``, ``raw``) with its classification and,
+    for eligible ones, the receipt body (without CustomerRef: the customer is resolved at load).
+
+    Columns: source_id, kind, skip_reason, email, email_valid, display_name, currency, amount,
+    amount_positive, amount_in_cents, txn_date, doc_number, payload.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    include_test = bool(settings.get("include_test_mode"))
+    mapping = settings.get("item_mapping") or {}
+    deposit = settings.get("deposit_account_id")
+
+    def email_ok(address: str | None) -> bool | None:
+        if not address:
+            return None
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError:
+            return False
+        return True
+
+    rows: list[dict[str, Any]] = []
+    for source_id, raw in zip(frame["source_id"], frame["raw"], strict=True):
+        kind, skip = classify(raw, include_test)
+        amount = money(raw.get("amount"))
+        email = email_key(raw.get("contactEmail"))
+        row: dict[str, Any] = {
+            "source_id": source_id, "kind": kind, "skip_reason": skip, "email": email,
+            "email_valid": email_ok(email),
+            "display_name": display_name_for(raw.get("contactName"), email),
+            "currency": str(raw.get("currency") or "").upper() or None,
+            "amount": amount,
+            "amount_positive": amount is not None and amount > 0,
+            "amount_in_cents": amount is not None and amount == amount.quantize(CENT),
+            "txn_date": txn_date(raw), "doc_number": doc_number(source_id), "payload": None,
+        }
+        if kind is not None and row["amount_positive"] and row["amount_in_cents"]:
+            source = str(raw.get("entitySourceType") or "")
+            item_id = mapping.get(source) or mapping.get(kind) or mapping.get("default") or default_item_id
+            label = " · ".join(str(p) for p in (KIND_LABELS[kind], raw.get("entitySourceName")) if p)
+            body: dict[str, Any] = {
+                "DocNumber": row["doc_number"],
+                "TxnDate": row["txn_date"],
+                "PrivateNote": (f"HighLevel transaction {source_id} ({KIND_LABELS[kind]}"
+                                f"{', ' + str(raw.get('entitySourceName')) if raw.get('entitySourceName') else ''}"
+                                f"; contact {raw.get('contactId') or '?'})")[:NOTE_MAX],
+                "CurrencyRef": {"value": row["currency"]},
+                "Line": _lines(raw, amount, item_id, label or "Payment"),  # type: ignore[arg-type]
+                # Sent explicitly so QBO's automated sales tax adds nothing: the CRM amount is the total.
+                "TxnTaxDetail": {"TotalTax": Decimal("0")},
+            }
+            if email:
+                body["BillEmail"] = {"Address": email}
+            if deposit:
+                body["DepositToAccountRef"] = {"value": str(deposit)}
+            row["payload"] = body
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["source_id", "kind", "skip_reason", "email", "email_valid", "display_name",
+                                       "currency", "amount", "amount_positive", "amount_in_cents", "txn_date",
+                                       "doc_number", "payload"])
+
+
+MONEY_KEYS = frozenset({"Amount", "UnitPrice", "Qty", "TotalTax"})
+
+
+def with_decimals(body: Any) -> Any:
+    """A body read back from JSON storage with its money fields as Decimal again."""
+    if isinstance(body, dict):
+        return {k: (money(v) if k in MONEY_KEYS and isinstance(v, str | int | float) else with_decimals(v))
+                for k, v in body.items()}
+    if isinstance(body, list):
+        return [with_decimals(v) for v in body]
+    return body
