@@ -210,15 +210,19 @@ def _receipts(conn: Connection, integration_id: int, source_ids: list[str]) -> d
 def _put_receipts(conn: Connection, job: Job, eligible: Any) -> None:
     if not len(eligible):
         return
+    def values(column: str) -> list[Any]:
+        # pandas turns missing strings into NaN: back to None for the database.
+        return [v if isinstance(v, str | Decimal) else None for v in eligible[column]]
+
     today = datetime.now(UTC).date().isoformat()
     conn.execute(query("receipts_put"), {
         "integration_id": job.integration.id, "run_id": job.run_id,
-        "source_ids": list(eligible["source_id"]),
-        "txn_days": [d or today for d in eligible["txn_date"]],
-        "currencies": [c or "?" for c in eligible["currency"]],
-        "amounts": [a if a is not None else Decimal(0) for a in eligible["amount"]],
-        "doc_numbers": list(eligible["doc_number"]),
-        "emails": list(eligible["email"]),
+        "source_ids": values("source_id"),
+        "txn_days": [d or today for d in values("txn_date")],
+        "currencies": [c or "?" for c in values("currency")],
+        "amounts": [a if a is not None else Decimal(0) for a in values("amount")],
+        "doc_numbers": values("doc_number"),
+        "emails": values("email"),
     })
 
 

@@ -7,6 +7,7 @@ those are where tokens, secrets and personal data travel.
 
 from __future__ import annotations
 
+import bisect
 import email.utils
 import logging
 import threading
@@ -42,7 +43,9 @@ DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 
 @dataclass
 class _KeyBudget:
-    finished: deque[float] = field(default_factory=deque)  # completion times of recent requests
+    # Completion times of recent requests, oldest first; kept for two windows so ``used`` can
+    # still see the ones a slow answer's window held.
+    finished: deque[float] = field(default_factory=deque)
     in_flight: int = 0
     paused_until: float = 0.0
     limit: int | None = None  # the server's own figure for this key, when it announced one
@@ -90,7 +93,7 @@ class Throttle:
             budget = self._budgets.setdefault(key, _KeyBudget())
             while True:
                 now = self._clock()
-                while budget.finished and now - budget.finished[0] >= self.window_s:
+                while budget.finished and now - budget.finished[0] >= 2 * self.window_s:
                     budget.finished.popleft()
                 wait = self._wait_needed(budget, now)
                 if wait == 0.0:
@@ -135,8 +138,8 @@ class Throttle:
             budget = self._budgets.get(key)
             if budget is None:
                 return 0
-            since = self._clock() - self.window_s - grace_s
-            return sum(1 for t in budget.finished if t > since) + budget.in_flight
+            since = self._clock() - self.window_s - min(grace_s, self.window_s)
+            return len(budget.finished) - bisect.bisect_right(budget.finished, since) + budget.in_flight
 
     def limit_for(self, key: str) -> int:
         with self._cond:
@@ -149,9 +152,10 @@ class Throttle:
             return budget.paused_until - now
         if self.concurrency is not None and budget.in_flight >= self.concurrency:
             return None
-        if len(budget.finished) + budget.in_flight >= (budget.limit or self.limit):
-            if budget.finished:
-                return max(budget.finished[0] + self.window_s - now, 0.001)
+        oldest = bisect.bisect_right(budget.finished, now - self.window_s)  # first one still in the window
+        if len(budget.finished) - oldest + budget.in_flight >= (budget.limit or self.limit):
+            if oldest < len(budget.finished):
+                return max(budget.finished[oldest] + self.window_s - now, 0.001)
             return None
         return 0.0
 

@@ -1,0 +1,1 @@
+"""Benchmark scenarios and their harness (``python -m bench``)."""

@@ -1,0 +1,108 @@
+"""Fixtures for the QB Connect page: the plugin's app mounted as Airflow mounts it, real Airflow
+JWTs from the configured auth manager, the real store and the QuickBooks emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.integration.conftest import QBO_CLIENT_ID, QBO_CLIENT_SECRET, REDIRECT_URI
+
+PREFIX = "/qb-connect"
+
+
+@pytest.fixture(scope="session")
+def auth_manager() -> Iterator[object]:
+    """Airflow's auth manager, initialised as the api-server does (tokens are checked against the
+    revoked-token table of the metadata database, so that table must exist)."""
+    from airflow import settings
+    from airflow.api_fastapi.app import init_auth_manager
+    from airflow.models.revoked_token import RevokedToken
+
+    with pytest.MonkeyPatch.context() as mp:
+        # A signing key of the length a deployment sets, instead of Airflow's short stand-in.
+        mp.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))
+        RevokedToken.__table__.create(settings.engine, checkfirst=True)
+        yield init_auth_manager()
+
+
+@pytest.fixture
+def make_token(auth_manager) -> Callable[..., str]:
+    """A JWT signed by Airflow for a user of the simple auth manager, as POST /auth/token issues."""
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    def make(username: str = "admin", role: str = "admin") -> str:
+        return auth_manager.generate_jwt(SimpleAuthManagerUser(username=username, role=role))
+
+    return make
+
+
+@pytest.fixture
+def web_env(monkeypatch: pytest.MonkeyPatch, db_url: str, qbo: str, fernet_key: str) -> str:
+    """What `make up` gives the api-server: store URL, Fernet key, QuickBooks connection."""
+    monkeypatch.setenv("SYNC_DATABASE_URL", db_url)
+    monkeypatch.setenv("SYNC_FERNET_KEY", fernet_key)
+    monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps({
+        "conn_type": "quickbooks",
+        "login": QBO_CLIENT_ID,
+        "password": QBO_CLIENT_SECRET,
+        "extra": {"base_url": qbo, "oauth_base_url": qbo, "redirect_uri": REDIRECT_URI},
+    }))
+    return qbo
+
+
+@pytest.fixture
+def web_app(web_env: str) -> FastAPI:
+    from qbo_crm_sync.web.app import create_app
+
+    root = FastAPI()
+    root.mount(PREFIX, create_app())
+    return root
+
+
+@pytest.fixture
+def anonymous(web_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(web_app, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def browser(web_app: FastAPI, make_token) -> Callable[..., TestClient]:
+    """A logged-in browser: the JWT in the `_token` cookie, as the Airflow UI keeps it."""
+    clients: list[TestClient] = []
+
+    def make(username: str = "admin", role: str = "admin") -> TestClient:
+        client = TestClient(web_app, follow_redirects=False)
+        client.cookies.set("_token", make_token(username, role))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def admin(browser) -> TestClient:
+    return browser()
+
+
+def csrf_of(client: TestClient) -> str:
+    """Open the page (which starts the browser session) and read the form token from it."""
+    page = client.get(f"{PREFIX}/")
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def flash_of(client: TestClient) -> str:
+    page = client.get(f"{PREFIX}/")
+    found = re.search(r'<div class="flash (ok|error)" role="status">(.*?)</div>', page.text, re.S)
+    return f"{found.group(1)}: {found.group(2)}" if found else ""

@@ -1,0 +1,108 @@
+"""Classification and mapping of CRM payments into QBO sales receipts (pure, no I/O)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from qbo_crm_sync.flows.qbo_customers import disambiguated, display_name_for, email_key
+from qbo_crm_sync.flows.receipts_mapping import (
+    INVOICE_PAYMENT,
+    classify,
+    doc_number,
+    to_receipts,
+    txn_date,
+    with_decimals,
+)
+
+
+def txn(**extra: object) -> dict:
+    base = {"_id": "65a1b2c3d4e5f60718293a4b", "status": "succeeded", "liveMode": True, "amount": 49.99,
+            "currency": "USD", "entitySourceType": "funnel", "contactEmail": "Ann@Example.com",
+            "contactName": "Ann Lee", "createdAt": "2026-03-01T07:30:00.000Z"}
+    return base | extra
+
+
+@pytest.mark.parametrize(("fields", "kind"), [
+    ({}, "order_form"),
+    ({"entitySourceType": "website"}, "order_form"),
+    ({"subscriptionId": "sub_1"}, "subscription"),
+    ({"entitySourceType": "membership"}, "membership"),
+    ({"entitySourceType": "calendar"}, "calendar"),
+])
+def test_eligible_sources(fields: dict, kind: str) -> None:
+    assert classify(txn(**fields)) == (kind, None)
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"entitySourceType": "invoice"}, INVOICE_PAYMENT),
+    ({"status": "failed"}, "failed"),
+    ({"status": "pending"}, "pending"),
+    ({"status": "refunded"}, "refunded"),
+    ({"amountRefunded": 10}, "refunded"),
+    ({"liveMode": False}, "test-mode"),
+    ({"entitySourceType": "text2Pay"}, "text2Pay"),
+    ({"amount": 0}, "zero"),
+])
+def test_skipped_with_reason(fields: dict, words: str) -> None:
+    kind, reason = classify(txn(**fields))
+    assert kind is None and words in reason
+
+
+def test_test_mode_opt_in() -> None:
+    assert classify(txn(liveMode=False), include_test_mode=True) == ("order_form", None)
+
+
+def test_doc_number_is_short_deterministic_and_reversible_for_hex_ids() -> None:
+    number = doc_number("65a1b2c3d4e5f60718293a4b")
+    assert len(number) <= 21 and number == doc_number("65a1b2c3d4e5f60718293a4b")
+    assert int(number[1:], 36) == int("65a1b2c3d4e5f60718293a4b", 16)
+    other = doc_number("not-a-hex-id")
+    assert len(other) <= 21 and other.startswith("X") and other != doc_number("not-a-hex-id2")
+
+
+def test_txn_date_in_pacific_time() -> None:
+    assert txn_date(txn(createdAt="2026-03-01T07:30:00.000Z")) == "2026-02-28"
+    assert txn_date(txn(fulfilledAt="2026-03-01T09:00:00Z")) == "2026-03-01"
+
+
+def test_receipt_body_money_exact_and_item_mapping() -> None:
+    frame = pd.DataFrame({"source_id": ["a" * 24, "b" * 24], "raw": [
+        txn(_id="a" * 24, amount=19.99, entitySourceType="calendar"),
+        txn(_id="b" * 24, amount=-5, entitySourceType="membership"),
+    ]})
+    out = to_receipts(frame, {"item_mapping": {"calendar": "7", "default": "3"}, "deposit_account_id": "35"}, "1")
+    first = out.iloc[0]
+    body = first["payload"]
+    assert first["amount"] == Decimal("19.99") and first["email"] == "ann@example.com"
+    assert body["Line"][0]["Amount"] == Decimal("19.99")
+    assert body["Line"][0]["SalesItemLineDetail"]["ItemRef"] == {"value": "7"}
+    assert body["DepositToAccountRef"] == {"value": "35"}
+    assert body["DocNumber"] == doc_number("a" * 24) and "a" * 24 in body["PrivateNote"]
+    second = out.iloc[1]
+    assert second["payload"] is None and not second["amount_positive"]
+
+
+def test_order_items_become_lines_when_they_add_up() -> None:
+    raw = txn(amount=30, items=[{"name": "Seeds", "qty": 2, "price": 10}, {"name": "Pot", "qty": 1, "price": 10}])
+    body = to_receipts(pd.DataFrame({"source_id": ["c" * 24], "raw": [raw]}), {}, None).iloc[0]["payload"]
+    assert [ln["Amount"] for ln in body["Line"]] == [Decimal(20), Decimal(10)]
+    raw_off = txn(amount=31, items=[{"name": "Seeds", "qty": 2, "price": 10}])
+    body_off = to_receipts(pd.DataFrame({"source_id": ["d" * 24], "raw": [raw_off]}), {}, None).iloc[0]["payload"]
+    assert [ln["Amount"] for ln in body_off["Line"]] == [Decimal(31)]
+
+
+def test_decimals_come_back_from_json_storage() -> None:
+    stored = {"Line": [{"Amount": "12.30", "SalesItemLineDetail": {"UnitPrice": "12.30", "Qty": "1"}}]}
+    assert with_decimals(stored)["Line"][0]["Amount"] == Decimal("12.30")
+
+
+def test_customer_names_follow_qbo_rules() -> None:
+    assert email_key("  Ann@Example.COM ") == "ann@example.com"
+    assert display_name_for("Acme: Widgets\tDept\n", "a@x.com") == "Acme Widgets Dept"
+    assert display_name_for("  ", "a@x.com") == "a@x.com"
+    assert len(display_name_for("x" * 900, None)) == 500
+    long = disambiguated("y" * 499, "pat@example.com")
+    assert len(long) == 500 and long.endswith("(pat@example.com)")
