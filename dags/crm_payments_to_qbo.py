@@ -1,13 +1,8 @@
-"""CRM payments become QuickBooks sales receipts. Logic: qbo_crm_sync.flows.receipts."""
+"""Airflow DAG: CRM payments become QuickBooks sales receipts (qbo_crm_sync.flows.receipts)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from airflow.sdk import dag, get_current_context, task
-
-from qbo_crm_sync import runtime
-from qbo_crm_sync.dag_defaults import DEFAULT_ARGS, START_DATE
+from qbo_crm_sync.dag_factory import flow_dag
 
 DOC = """
 ### CRM payments → QuickBooks sales receipts
@@ -42,42 +37,9 @@ vs QBO total of the receipts created) shows no `MISMATCH`.
   receipts in QuickBooks (DocNumber = the CRM transaction's code).
 """
 
-FLOW = "receipts"
-
-
-@dag(
-    dag_id="crm_payments_to_qbo",
-    schedule=timedelta(minutes=5),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    dagrun_timeout=timedelta(minutes=30),
-    tags=["qbo-crm-sync", "quickbooks", "highlevel", "receipts"],
+flow_dag(
+    "crm_payments_to_qbo",
+    flow_module="receipts",
     doc_md=DOC,
+    tags=["qbo-crm-sync", "quickbooks", "highlevel", "receipts"],
 )
-def crm_payments_to_qbo():
-    @task(retries=3)
-    def integrations() -> list[dict]:
-        return runtime.connected_integrations()
-
-    @task(map_index_template="{{ integration_label }}")
-    def extract(ref: dict) -> dict:
-        return runtime.run_step(FLOW, "extract", ref, get_current_context())
-
-    @task(map_index_template="{{ integration_label }}")
-    def transform(ref: dict) -> dict:
-        return runtime.run_step(FLOW, "transform", ref, get_current_context())
-
-    @task(map_index_template="{{ integration_label }}")
-    def load(ref: dict) -> dict:
-        return runtime.run_step(FLOW, "load", ref, get_current_context())
-
-    @task(map_index_template="{{ integration_label }}", retries=1)
-    def report(ref: dict) -> dict:
-        return runtime.run_step(FLOW, "report", ref, get_current_context())
-
-    report.expand(ref=load.expand(ref=transform.expand(ref=extract.expand(ref=integrations()))))
-
-
-crm_payments_to_qbo()

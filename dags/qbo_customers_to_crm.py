@@ -1,13 +1,8 @@
-"""New QuickBooks customers become HighLevel contacts. Logic: qbo_crm_sync.flows.contacts."""
+"""Airflow DAG: new QuickBooks customers become HighLevel contacts (qbo_crm_sync.flows.contacts)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from airflow.sdk import dag, get_current_context, task
-
-from qbo_crm_sync import runtime
-from qbo_crm_sync.dag_defaults import DEFAULT_ARGS, START_DATE
+from qbo_crm_sync.dag_factory import flow_dag
 
 DOC = """
 ### QuickBooks customers → CRM contacts
@@ -33,42 +28,9 @@ where `failed` is 0; `sync.run` shows a row per run and integration.
   customer in QuickBooks; the changed row is picked up again.
 """
 
-FLOW = "contacts"
-
-
-@dag(
-    dag_id="qbo_customers_to_crm",
-    schedule=timedelta(minutes=5),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    dagrun_timeout=timedelta(minutes=30),
-    tags=["qbo-crm-sync", "quickbooks", "highlevel", "contacts"],
+flow_dag(
+    "qbo_customers_to_crm",
+    flow_module="contacts",
     doc_md=DOC,
+    tags=["qbo-crm-sync", "quickbooks", "highlevel", "contacts"],
 )
-def qbo_customers_to_crm():
-    @task(retries=3)
-    def integrations() -> list[dict]:
-        return runtime.connected_integrations()
-
-    @task(map_index_template="{{ integration_label }}")
-    def extract(ref: dict) -> dict:
-        return runtime.run_step(FLOW, "extract", ref, get_current_context())
-
-    @task(map_index_template="{{ integration_label }}")
-    def transform(ref: dict) -> dict:
-        return runtime.run_step(FLOW, "transform", ref, get_current_context())
-
-    @task(map_index_template="{{ integration_label }}")
-    def load(ref: dict) -> dict:
-        return runtime.run_step(FLOW, "load", ref, get_current_context())
-
-    @task(map_index_template="{{ integration_label }}", retries=1)
-    def report(ref: dict) -> dict:
-        return runtime.run_step(FLOW, "report", ref, get_current_context())
-
-    report.expand(ref=load.expand(ref=transform.expand(ref=extract.expand(ref=integrations()))))
-
-
-qbo_customers_to_crm()
