@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from qbo_crm_sync.errors import ApiError, AuthError, RetryableError
+from qbo_crm_sync.flows import extraction
 from qbo_crm_sync.flows.job import Job
-from qbo_crm_sync.store import outbox, staging, tracking, watermarks
+from qbo_crm_sync.store import outbox, staging, tracking
 from qbo_crm_sync.store.sql import query
 from qbo_crm_sync.store.tracking import Outcome
 
@@ -38,7 +39,6 @@ STAGING_TABLE = "staging.qbo_customer"
 # Re-read this much before the watermark: QBO's query index lags writes by a little.
 OVERLAP = timedelta(minutes=2)
 QBO_TIME_ZONE = ZoneInfo("America/Los_Angeles")
-PAGE_ROWS = 1000
 LOAD_WORKERS = 4
 LOAD_CHUNK = 200
 # Consecutive retryable failures after which the CRM is treated as down for this run.
@@ -48,13 +48,6 @@ BREAKER = 25
 def _qbo_time(value: datetime) -> str:
     """A QBO query datetime literal, in the company's Pacific offset as QBO writes them."""
     return value.astimezone(QBO_TIME_ZONE).isoformat(timespec="seconds")
-
-
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _email_key(customer: dict[str, Any]) -> str | None:
@@ -85,46 +78,19 @@ def _staging_row(integration_id: int, customer: dict[str, Any]) -> dict[str, Any
         "raw": customer,
         "display_name": customer.get("DisplayName"),
         "email": _email_key(customer),
-        "created_at_source": _parse_time(meta.get("CreateTime")),
-        "updated_at_source": _parse_time(meta.get("LastUpdatedTime")),
+        "created_at_source": extraction.parse_time(meta.get("CreateTime")),
+        "updated_at_source": extraction.parse_time(meta.get("LastUpdatedTime")),
     }
 
 
 def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
     integration = job.integration
-    with job.connect() as conn:
-        mark = watermarks.get(conn, integration.id, STREAM)
-    since = max((mark or integration.connected_at) - OVERLAP, integration.connected_at)
-    until = (now or datetime.now(UTC)).replace(microsecond=0)
-    select = customer_select(since, until, integration.connected_at)
-    log.info("Extracting QBO customers changed in [%s, %s)", _qbo_time(since), _qbo_time(until))
-
-    extracted = inserted = updated = 0
-    page: list[dict[str, Any]] = []
-
-    def stage(rows: list[dict[str, Any]]) -> None:
-        nonlocal inserted, updated
-        with job.connect() as conn:
-            result = staging.upsert(conn, STAGING_TABLE, rows)
-            conn.commit()
-        inserted, updated = inserted + result.inserted, updated + result.updated
-
-    for customer in job.qbo.query(select):
-        page.append(_staging_row(integration.id, customer))
-        extracted += 1
-        if len(page) >= PAGE_ROWS:
-            stage(page)
-            page = []
-            log.info("… %d customers staged so far", extracted)
-    if page:
-        stage(page)
-    with job.connect() as conn:
-        watermarks.advance(conn, integration.id, STREAM, until)
-        conn.commit()
-    log.info("Extracted %d customers: %d new, %d changed, %d unchanged",
-             extracted, inserted, updated, extracted - inserted - updated)
-    return {"extracted": extracted, "staged_new": inserted, "staged_changed": updated,
-            "window_start": since.isoformat(), "window_end": until.isoformat()}
+    span = extraction.window(job, STREAM, OVERLAP, now)
+    log.info("Extracting QBO customers changed in [%s, %s)", _qbo_time(span.since), _qbo_time(span.until))
+    customers = job.qbo.query(customer_select(span.since, span.until, integration.connected_at))
+    counts = extraction.stage(job, STAGING_TABLE, customers, lambda c: _staging_row(integration.id, c),
+                              STREAM, span.until, noun="customers")
+    return {**counts, "window_start": span.since.isoformat(), "window_end": span.until.isoformat()}
 
 
 def transform(job: Job) -> dict[str, Any]:

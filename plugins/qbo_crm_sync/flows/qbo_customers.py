@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbo_crm_sync.errors import ApiError, AuthError, DuplicateName, RetryableError, StaleObject
-from qbo_crm_sync.flows import qbo_batch_log
+from qbo_crm_sync.flows import extraction, qbo_batch_log
 from qbo_crm_sync.flows.job import Job
 from qbo_crm_sync.store import db, tracking, watermarks
 from qbo_crm_sync.store.db import Connection
@@ -107,13 +107,6 @@ def advisory_lock(db_url: str, name: str) -> Iterator[None]:
 # ------------------------------------------------------------------------------------ mirror
 
 
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
 def mirror_put(conn: Connection, integration_id: int, customers: list[dict[str, Any]]) -> int:
     rows = [c for c in customers if c.get("Id")]
     if rows:
@@ -124,7 +117,7 @@ def mirror_put(conn: Connection, integration_id: int, customers: list[dict[str, 
             "display_names": [c.get("DisplayName") for c in rows],
             "actives": [c.get("Active", True) is not False for c in rows],
             "sync_tokens": [None if c.get("SyncToken") is None else str(c["SyncToken"]) for c in rows],
-            "updated": [_parse_time((c.get("MetaData") or {}).get("LastUpdatedTime")) for c in rows],
+            "updated": [extraction.parse_time((c.get("MetaData") or {}).get("LastUpdatedTime")) for c in rows],
         })
     return len(rows)
 

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from qbo_crm_sync.errors import AuthError
-from qbo_crm_sync.flows import qbo_batch_log, qbo_customers
+from qbo_crm_sync.flows import extraction, qbo_batch_log, qbo_customers
 from qbo_crm_sync.flows.job import Job
 from qbo_crm_sync.flows.qbo_customers import email_key
 from qbo_crm_sync.flows.receipts_mapping import money, with_decimals
@@ -45,16 +45,8 @@ PURPOSE = "receipts"
 # The API filters by day (UTC): re-read from a little before the watermark's day.
 OVERLAP = timedelta(hours=1)
 COMPANY_FACTS_TTL = timedelta(hours=24)
-PAGE_ROWS = 1000
 BATCH_ITEMS = 30
 SEND_WORKERS = 4
-
-
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-    except ValueError:
-        return None
 
 
 def _staging_row(integration_id: int, txn: dict[str, Any]) -> dict[str, Any]:
@@ -70,46 +62,24 @@ def _staging_row(integration_id: int, txn: dict[str, Any]) -> dict[str, Any]:
         "amount": money(txn.get("amount")),
         "status": _status(txn),
         "source_type": txn.get("entitySourceType"),
-        "created_at_source": _parse_time(txn.get("createdAt")),
-        "updated_at_source": _parse_time(txn.get("updatedAt")),
+        "created_at_source": extraction.parse_time(txn.get("createdAt")),
+        "updated_at_source": extraction.parse_time(txn.get("updatedAt")),
     }
 
 
 def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
     integration = job.integration
-    with job.connect() as conn:
-        mark = watermarks.get(conn, integration.id, STREAM)
-    since = (mark or integration.connected_at) - OVERLAP
-    until = (now or datetime.now(UTC)).replace(microsecond=0)
-    start_day, end_day = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    span = extraction.window(job, STREAM, OVERLAP, now)
+    # The transactions endpoint filters by day: whole days around the window, overlap included.
+    start_day, end_day = span.since.astimezone(UTC).date(), span.until.astimezone(UTC).date()
     log.info("Extracting CRM transactions of %s … %s", start_day, end_day)
-
-    extracted = inserted = updated = 0
-    page: list[dict[str, Any]] = []
-
-    def stage(rows: list[dict[str, Any]]) -> None:
-        nonlocal inserted, updated
-        with job.connect() as conn:
-            result = staging.upsert(conn, STAGING_TABLE, rows)
-            conn.commit()
-        inserted, updated = inserted + result.inserted, updated + result.updated
-
-    for txn in job.crm.transactions(start_at=start_day, end_at=end_day):
-        if not txn.get("_id"):
-            continue
-        page.append(_staging_row(integration.id, txn))
-        extracted += 1
-        if len(page) >= PAGE_ROWS:
-            stage(page)
-            page = []
-    if page:
-        stage(page)
-    with job.connect() as conn:
-        watermarks.advance(conn, integration.id, STREAM, until)
-        conn.commit()
-    log.info("Extracted %d transactions: %d new, %d changed", extracted, inserted, updated)
-    return {"extracted": extracted, "staged_new": inserted, "staged_changed": updated,
-            "window_start": start_day.isoformat(), "window_end": end_day.isoformat()}
+    transactions = job.crm.transactions(start_at=start_day, end_at=end_day)
+    counts = extraction.stage(
+        job, STAGING_TABLE, transactions,
+        lambda txn: _staging_row(integration.id, txn) if txn.get("_id") else None,
+        STREAM, span.until, noun="transactions",
+    )
+    return {**counts, "window_start": start_day.isoformat(), "window_end": end_day.isoformat()}
 
 
 def company_facts(job: Job) -> dict[str, Any]:
