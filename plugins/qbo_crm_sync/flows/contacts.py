@@ -116,10 +116,17 @@ def transform(job: Job) -> dict[str, Any]:
     source_hash = dict(zip(frame["source_id"], frame["source_hash"], strict=True))
     outcomes: list[Outcome] = []
 
+    with job.connect() as conn:
+        echoes = {r["source_id"]: r["email"] for r in conn.execute(
+            query("contacts_crm_originated"),
+            {"integration_id": integration.id, "source_ids": list(source_hash)}).fetchall()}
+    for sid, email in echoes.items():
+        outcomes.append(Outcome(sid, "skipped", f"created in QuickBooks from CRM contact {email}: already in the CRM",
+                                payload_hash=source_hash[sid]))
     active = frame["raw"].map(lambda c: c.get("Active", True) is not False)
-    for sid in frame.loc[~active, "source_id"]:
+    for sid in frame.loc[~active & ~frame["source_id"].isin(echoes), "source_id"]:
         outcomes.append(Outcome(sid, "skipped", "inactive in QuickBooks", payload_hash=source_hash[sid]))
-    frame = frame[active].sort_values(["created_at", "source_id"], kind="stable")
+    frame = frame[active & ~frame["source_id"].isin(echoes)].sort_values(["created_at", "source_id"], kind="stable")
 
     contacts = to_contacts(frame, integration.location_id)
     verdicts = validate(contacts, CONTACTS_SUITE)

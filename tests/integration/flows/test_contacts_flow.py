@@ -144,3 +144,19 @@ def test_crash_between_crm_write_and_local_commit(env: Env, monkeypatch: pytest.
     contacts.load(job)  # a cleared load task
     assert len(env.crm("contacts")) == 10
     assert {r["status"] for r in env.row_status("contacts").values()} == {"loaded"}
+
+
+def test_customers_created_from_crm_contacts_are_not_echoed_back(env: Env) -> None:
+    from qbo_crm_sync.store import db
+
+    (echo, own) = env.seed_qbo("Customer", [customer("Echo", "Payer", "payer@example.com"),
+                                            customer("Own", "Customer", "own@example.com")])
+    with db.connect(env.db_url) as conn:  # as the receipts flow records a customer it created
+        conn.execute("INSERT INTO sync.qbo_customer_claim (integration_id, email, display_name, customer_id) "
+                     "VALUES (%s, 'payer@example.com', 'Echo Payer', %s)", (env.integration.id, echo))
+        conn.commit()
+    run_cycle(env, contacts)
+    status = env.row_status("contacts")
+    assert status[echo]["status"] == "skipped" and "from CRM contact payer@example.com" in status[echo]["reason"]
+    assert status[own]["status"] == "loaded"
+    assert crm_emails(env) == ["own@example.com"]
