@@ -16,6 +16,7 @@ import inspect
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -29,7 +30,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results.json"
 SCENARIOS = ("contacts", "receipts")
-_SIZE_PARAMS = ("receipts", "size", "n", "count", "rows")
+_SIZE_PARAMS = ("transactions", "receipts", "size", "n", "count", "rows")
 _DB_PARAMS = ("db_url", "database_url", "url")
 
 
@@ -49,9 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--contacts", type=int, default=10_000, help="new QBO customers loaded into the CRM")
     parser.add_argument("--rows-100k", type=int, default=100_000,
                         help="rows for the contacts transform + validate timing (0 skips it)")
-    parser.add_argument("--receipts", type=int, default=None, help="receipts scenario size (its own default)")
+    parser.add_argument("--receipts", type=int, default=None,
+                        help="CRM payments for the receipts scenario (default: the scenario's own)")
     parser.add_argument("--window-s", type=float, default=2.0,
-                        help="HighLevel's 10 s burst window scaled down to this (limit stays 100)")
+                        help="HighLevel's 10 s burst window scaled down to this (the limit stays 100)")
+    parser.add_argument("--qbo-window-s", type=float, default=None,
+                        help="QuickBooks' 60 s window scaled down to this (default: the receipts scenario's own)")
     parser.add_argument("--only", choices=SCENARIOS, help="run one scenario; the others keep their figures")
     return parser.parse_args(argv)
 
@@ -91,11 +95,14 @@ def load_scenario(name: str) -> Outcome:
 def call_arguments(run: Any, db_url: str, args: argparse.Namespace, name: str) -> dict[str, Any]:
     """Pass each option a scenario's ``run`` names; its own defaults cover the rest."""
     params = inspect.signature(run).parameters
-    wanted: dict[str, Any] = {"window_s": args.window_s}
+    wanted: dict[str, Any] = {}
     if name == "contacts":
-        wanted |= {"contacts": args.contacts, "transform_rows": args.rows_100k}
-    elif args.receipts is not None:
-        wanted |= dict.fromkeys(_SIZE_PARAMS, args.receipts)
+        wanted |= {"contacts": args.contacts, "transform_rows": args.rows_100k, "window_s": args.window_s}
+    else:  # the receipts flow writes to QuickBooks: its window is QuickBooks' own
+        if args.receipts is not None:
+            wanted |= dict.fromkeys(_SIZE_PARAMS, args.receipts)
+        if args.qbo_window_s is not None:
+            wanted["window_s"] = args.qbo_window_s
     kwargs = {k: v for k, v in wanted.items() if k in params}
     db_param = next((p for p in _DB_PARAMS if p in params), None)
     if db_param:
@@ -125,6 +132,8 @@ def normalise(scenario: str, answer: dict[str, Any], date: str) -> tuple[dict[st
     metrics: dict[str, dict[str, Any]] = {}
     extras = {k: v for k, v in answer.items() if k != "metrics"} if raw is not answer else {}
     for name, entry in raw.items():
+        if name in ("size", "scenario_size"):
+            continue
         if isinstance(entry, dict) and "value" in entry:
             value, unit, notes = entry["value"], entry.get("unit", ""), entry.get("notes", "")
             entry_size = entry.get("scenario_size", size)
@@ -162,6 +171,8 @@ def merge_results(new: dict[str, dict[str, Any]], path: Path = RESULTS) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Stopped from outside: unwind, so the emulator processes and the scratch database go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     names = [args.only] if args.only else list(SCENARIOS)

@@ -79,8 +79,7 @@ def render(results: dict[str, dict[str, Any]], outcomes: list[Any], args: argpar
         "Written by `make bench` (`python -m bench`); the figures are also in `bench/results.json`.",
         f"Machine: {machine()}. Database: {where}.",
         "",
-        f"Options of the last run: `--contacts {args.contacts} --rows-100k {args.rows_100k} "
-        f"--window-s {args.window_s:g}" + (f" --only {args.only}" if args.only else "") + "`.",
+        f"Options of the last run: `{_options(args)}`.",
         "",
         "## Targets",
         "",
@@ -97,6 +96,17 @@ def render(results: dict[str, dict[str, Any]], outcomes: list[Any], args: argpar
     for name, outcome in known.items():
         lines += _scenario_section(name, outcome, results)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _options(args: argparse.Namespace) -> str:
+    shown = [f"--contacts {args.contacts}", f"--rows-100k {args.rows_100k}", f"--window-s {args.window_s:g}"]
+    if args.receipts is not None:
+        shown.append(f"--receipts {args.receipts}")
+    if args.qbo_window_s is not None:
+        shown.append(f"--qbo-window-s {args.qbo_window_s:g}")
+    if args.only:
+        shown.append(f"--only {args.only}")
+    return " ".join(shown)
 
 
 def _scenario_section(name: str, outcome: Any, results: dict[str, dict[str, Any]]) -> list[str]:
@@ -150,8 +160,9 @@ def contacts_chart(series: dict[str, Any], path: Path) -> None:
     total_ax.plot(accepted, range(1, len(accepted) + 1), color="#08519c", lw=1.5, label="upserts accepted")
     if accepted:
         end = accepted[-1]
-        total_ax.plot([0, end], [limit, limit * (end / window_s + 1)], color="#cb181d", ls="--", lw=1,
-                      label="the most the limit admits")
+        steps = [i * window_s for i in range(int(end // window_s) + 1)] + [end]
+        total_ax.step(steps, [limit * (int(t // window_s) + 1) for t in steps], where="post", color="#cb181d",
+                      ls="--", lw=1, label="the most the limit admits")
     total_ax.set_xlabel("seconds since the first upsert")
     total_ax.set_ylabel("cumulative upserts")
     total_ax.legend(loc="upper left", fontsize=8)

@@ -203,7 +203,8 @@ class HighLevelHook(BaseHook):
         # client on this location) needs the pause, and the interval is the one safe length for it.
         if remaining is None or remaining > 0:
             return
-        ours = throttle.used(key, grace_s=response.elapsed.total_seconds())
+        # The server judged this request on arrival, up to its round trip (plus reading the body) ago.
+        ours = throttle.used(key, grace_s=response.elapsed.total_seconds() + 0.1)
         if ours < throttle.limit_for(key):
             throttle.pause(key, (interval_ms or self.settings.window_s * 1000) / 1000)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,7 +26,15 @@ from qbo_crm_sync import integrations_registry
 from qbo_crm_sync.errors import ConfigurationError, SyncError
 from qbo_crm_sync.store import db, integrations
 from qbo_crm_sync.web import overview, session, settings_form
-from qbo_crm_sync.web.auth import AccessDenied, LoginRequired, User, airflow_home_url, login_url, require
+from qbo_crm_sync.web.auth import (
+    AccessDenied,
+    Editor,
+    LoginRequired,
+    User,
+    Viewer,
+    airflow_home_url,
+    login_url,
+)
 from qbo_crm_sync.web.session import PendingConnect
 
 log = logging.getLogger(__name__)
@@ -83,7 +92,7 @@ class Posted:
         return value.strip() if isinstance(value, str) else ""
 
 
-async def posted_form(request: Request, user: User = Depends(require("PUT"))) -> Posted:
+async def posted_form(request: Request, user: Editor) -> Posted:
     """The submitted form, once its CSRF token proves it comes from this session's own page."""
     form = await request.form()
     sid = session.session_id(request)
@@ -91,6 +100,9 @@ async def posted_form(request: Request, user: User = Depends(require("PUT"))) ->
     if sid is None or not session.csrf_valid(sid, user.id, token if isinstance(token, str) else None):
         raise CsrfRejected()
     return Posted(user, sid, form)
+
+
+PostedForm = Annotated[Posted, Depends(posted_form)]
 
 
 def back_to_index(request: Request, kind: str, text: str) -> RedirectResponse:
@@ -140,12 +152,12 @@ router = APIRouter()
 
 
 @router.get("/", name="index", response_class=HTMLResponse)
-def index(request: Request, user: User = Depends(require("GET"))) -> Response:
+def index(request: Request, user: Viewer) -> Response:
     return render_index(request, user)
 
 
 @router.post("/connect", name="connect")
-def connect(request: Request, posted: Posted = Depends(posted_form)) -> Response:
+def connect(request: Request, posted: PostedForm) -> Response:
     """Start the authorization-code flow: remember the attempt, send the browser to Intuit."""
     location_id = posted.text("location_id")
     if not LOCATION_ID.fullmatch(location_id):
@@ -185,9 +197,21 @@ def _finish_connect(request: Request, user: User, pending: PendingConnect | None
                   f"{integration.realm_id} (integration {integration.id}).")
 
 
+def _keep_code_out_of_logs(request: Request) -> None:
+    """Register the authorization code with the api-server's secrets masker, which its access log
+    (written once this response is sent) applies to query strings."""
+    code = request.query_params.get("code")
+    if code:
+        with suppress(ImportError):
+            from airflow._shared.secrets_masker import mask_secret
+
+            mask_secret(code)
+
+
 @router.get("/callback", name="callback")
-def callback(request: Request, user: User = Depends(require("PUT"))) -> Response:
+def callback(request: Request, user: Editor) -> Response:
     """Where Intuit sends the browser back: check the state, exchange the code, say how it went."""
+    _keep_code_out_of_logs(request)
     response = RedirectResponse(path_for(request, "index"), status_code=303)
     kind, text = _finish_connect(request, user, session.take_pending(request, response))
     session.set_flash(request, response, kind, text)
@@ -195,7 +219,7 @@ def callback(request: Request, user: User = Depends(require("PUT"))) -> Response
 
 
 @router.post("/integrations/{integration_id}/disconnect", name="disconnect")
-def disconnect(request: Request, integration_id: int, posted: Posted = Depends(posted_form)) -> Response:
+def disconnect(request: Request, integration_id: int, posted: PostedForm) -> Response:
     try:
         integration = integrations_registry.disconnect(integration_id)
     except SyncError as exc:
@@ -206,7 +230,7 @@ def disconnect(request: Request, integration_id: int, posted: Posted = Depends(p
 
 
 @router.post("/integrations/{integration_id}/settings", name="settings")
-def save_settings(request: Request, integration_id: int, posted: Posted = Depends(posted_form)) -> Response:
+def save_settings(request: Request, integration_id: int, posted: PostedForm) -> Response:
     form = settings_form.parse(posted.form)
     if not form.valid:
         return render_index(request, posted.user, status_code=400, invalid={integration_id: form})

@@ -9,7 +9,7 @@ Airflow is imported lazily: the plugin module is also loaded by schedulers and w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -37,7 +37,7 @@ class User:
 
 
 async def authenticated_user(
-    request: Request, bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi import HTTPException
@@ -62,12 +62,17 @@ def allowed(user: User, access: Access) -> bool:
 def require(access: Access):
     """Dependency: the authenticated user, allowed ``access`` to the QuickBooks connection."""
 
-    async def dependency(user: User = Depends(authenticated_user)) -> User:
+    async def dependency(user: Annotated[User, Depends(authenticated_user)]) -> User:
         if not allowed(user, access):
             raise AccessDenied()
         return user
 
     return dependency
+
+
+# Route parameters: a user allowed to look at, or to change, what the page shows.
+Viewer = Annotated[User, Depends(require("GET"))]
+Editor = Annotated[User, Depends(require("PUT"))]
 
 
 def login_url(request: Request) -> str:

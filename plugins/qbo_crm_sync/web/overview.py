@@ -33,9 +33,10 @@ class IntegrationView:
 
 
 def numeric_counts(counts: dict[str, Any] | None) -> list[tuple[str, int]]:
-    """The run's numeric counts, known ones in pipeline order; nested or textual values left out."""
+    """The run's non-zero numeric counts, known ones in pipeline order; nested or textual values and
+    zeros left out (a run with nothing to do shows no counts)."""
     numbers = {k: v for k, v in (counts or {}).items()
-               if isinstance(v, int | float) and not isinstance(v, bool)}
+               if isinstance(v, int | float) and not isinstance(v, bool) and v}
     ordered = [k for k in COUNT_ORDER if k in numbers] + sorted(k for k in numbers if k not in COUNT_ORDER)
     return [(k, numbers[k]) for k in ordered]
 

@@ -104,7 +104,7 @@ def test_page_lists_integrations_with_their_runs_escaped(admin: TestClient, db_u
         integrations.set_status(conn, two.id, "needs_reauth", "<script>alert(1)</script> grant revoked")
         run_id = tracking.start_run(conn, one.id, "contacts", tracking.RunContext.manual("test"))
         tracking.finish_run(conn, run_id, "partial", {"extracted": 12, "loaded": 10, "rejected": 2,
-                                                      "run_status": "partial"})
+                                                      "dead": 0, "run_status": "partial"})
         conn.commit()
     page = admin.get(f"{PREFIX}/")
     assert page.status_code == 200
@@ -113,6 +113,7 @@ def test_page_lists_integrations_with_their_runs_escaped(admin: TestClient, db_u
                      "partial", "extracted <b>12</b>", "loaded <b>10</b>", "rejected <b>2</b>",
                      "Connected since", "Reconnect"):
         assert expected in text, expected
+    assert "dead <b>" not in text  # zero counts are left out
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; grant revoked" in text
     assert page.headers["x-frame-options"] == "DENY"
@@ -130,7 +131,10 @@ def test_page_says_when_the_store_is_unreachable(admin: TestClient, monkeypatch:
 
 # -- connect -----------------------------------------------------------------------------------
 def test_connect_flow_registers_the_integration(admin: TestClient, db_url: str, token_store) -> None:
-    integration = _connect(admin, db_url)
+    callback = _consent(admin)
+    assert admin.get(callback).status_code == 303
+    with db.connect(db_url) as conn:
+        (integration,) = integrations.find(conn, location_id=LOCATION)
     assert integration.status == "connected"
     assert token_store.load(integration.realm_id) is not None
     message = flash_of(admin)
@@ -138,6 +142,11 @@ def test_connect_flow_registers_the_integration(admin: TestClient, db_url: str, 
                               f"{integration.realm_id}")
     page = admin.get(f"{PREFIX}/").text
     assert integration.realm_id in page and "access_token" not in page and "refresh_token" not in page
+    # The api-server's access log masks the authorization code in the callback's query string.
+    from airflow.api_fastapi.common.http_access_log import _redact_query_string
+
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    assert code not in _redact_query_string(urlsplit(callback).query)
 
 
 def test_the_callback_works_once(admin: TestClient, db_url: str) -> None:
