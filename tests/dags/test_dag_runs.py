@@ -59,3 +59,22 @@ def test_contacts_dag_run_loads_new_customers(stack: Stack) -> None:
     assert run["status"] == "success" and run["counts"]["extracted"] == 12
     assert set(run["timings"]) == {"extract_s", "transform_s", "load_s", "report_s"}
     assert [e["task_id"] for e in events] == ["load"] and events[0]["dag_run_id"] == run["dag_run_id"]
+
+
+def test_receipts_dag_run_creates_one_receipt_per_eligible_payment(stack: Stack) -> None:
+    from emulators.seed_data import hl_transactions
+    from qbo_crm_sync.integrations_registry import connect
+
+    requests.post(f"{stack.highlevel_url}/_admin/seed", json={"locations": [{"id": LOCATION}]}, timeout=10)
+    integration = connect(LOCATION, prompt=None, out=lambda _: None)
+    requests.post(f"{stack.highlevel_url}/_admin/seed", timeout=30,
+                  json={"transactions": hl_transactions(LOCATION, 8, corpus=False)}).raise_for_status()
+
+    result = airflow(dict(os.environ), "dags", "test", "crm_payments_to_qbo")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+    receipts = requests.get(f"{stack.qbo_url}/_admin/entities/{integration.realm_id}/SalesReceipt", timeout=10).json()
+    with db.connect(stack.database_url) as conn:
+        run = conn.execute("SELECT * FROM sync.run WHERE dag_id = 'crm_payments_to_qbo'").fetchone()
+    assert run["status"] == "success", run
+    assert len(receipts["SalesReceipt"]) == 8
