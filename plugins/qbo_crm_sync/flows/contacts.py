@@ -22,11 +22,11 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from qbo_crm_sync.errors import ApiError, AuthError, RetryableError
 from qbo_crm_sync.flows import extraction
 from qbo_crm_sync.flows.job import Job
+from qbo_crm_sync.hooks.quickbooks import query_time, quote
 from qbo_crm_sync.store import outbox, staging, tracking
 from qbo_crm_sync.store.sql import query
 from qbo_crm_sync.store.tracking import Outcome
@@ -38,16 +38,10 @@ STREAM = "qbo_customer"
 STAGING_TABLE = "staging.qbo_customer"
 # Re-read this much before the watermark: QBO's query index lags writes by a little.
 OVERLAP = timedelta(minutes=2)
-QBO_TIME_ZONE = ZoneInfo("America/Los_Angeles")
 LOAD_WORKERS = 4
 LOAD_CHUNK = 200
 # Consecutive retryable failures after which the CRM is treated as down for this run.
 BREAKER = 25
-
-
-def _qbo_time(value: datetime) -> str:
-    """A QBO query datetime literal, in the company's Pacific offset as QBO writes them."""
-    return value.astimezone(QBO_TIME_ZONE).isoformat(timespec="seconds")
 
 
 def _email_key(customer: dict[str, Any]) -> str | None:
@@ -57,14 +51,12 @@ def _email_key(customer: dict[str, Any]) -> str | None:
 
 def customer_select(since: datetime, until: datetime, connected_at: datetime) -> str:
     """Customers created after connecting and changed in [since, until), inactive ones included."""
-    from qbo_crm_sync.hooks.quickbooks import quote
-
     # A QBO query, not SQL: every literal goes through quote().
     return (
         "SELECT * FROM Customer"  # noqa: S608
-        f" WHERE MetaData.LastUpdatedTime >= {quote(_qbo_time(since))}"
-        f" AND MetaData.LastUpdatedTime < {quote(_qbo_time(until))}"
-        f" AND MetaData.CreateTime >= {quote(_qbo_time(connected_at))}"
+        f" WHERE MetaData.LastUpdatedTime >= {quote(query_time(since))}"
+        f" AND MetaData.LastUpdatedTime < {quote(query_time(until))}"
+        f" AND MetaData.CreateTime >= {quote(query_time(connected_at))}"
         " AND Active IN (true, false)"
         " ORDERBY MetaData.LastUpdatedTime"
     )
@@ -86,7 +78,7 @@ def _staging_row(integration_id: int, customer: dict[str, Any]) -> dict[str, Any
 def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
     integration = job.integration
     span = extraction.window(job, STREAM, OVERLAP, now)
-    log.info("Extracting QBO customers changed in [%s, %s)", _qbo_time(span.since), _qbo_time(span.until))
+    log.info("Extracting QBO customers changed in [%s, %s)", query_time(span.since), query_time(span.until))
     customers = job.qbo.query(customer_select(span.since, span.until, integration.connected_at))
     counts = extraction.stage(job, STAGING_TABLE, customers, lambda c: _staging_row(integration.id, c),
                               STREAM, span.until, noun="customers")

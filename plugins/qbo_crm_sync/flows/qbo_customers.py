@@ -122,16 +122,10 @@ def mirror_put(conn: Connection, integration_id: int, customers: list[dict[str, 
     return len(rows)
 
 
-def _qbo_time(value: datetime) -> str:
-    from qbo_crm_sync.flows.receipts_mapping import QBO_TIME_ZONE
-
-    return value.astimezone(QBO_TIME_ZONE).isoformat(timespec="seconds")
-
-
 def refresh_mirror(job: Job) -> dict[str, Any]:
     """Bring the mirror up to date: the whole customer list the first time (or after 29 days),
     else one CDC call; a CDC answer at its 1000-object cap falls back to a paged query."""
-    from qbo_crm_sync.hooks.quickbooks import quote
+    from qbo_crm_sync.hooks.quickbooks import query_time, quote
 
     integration = job.integration
     with job.connect() as conn:
@@ -148,7 +142,7 @@ def refresh_mirror(job: Job) -> dict[str, Any]:
             # A QBO query, not SQL: the literal goes through quote().
             rows = list(job.qbo.query(
                 "SELECT * FROM Customer"  # noqa: S608
-                f" WHERE MetaData.LastUpdatedTime >= {quote(_qbo_time(mark - OVERLAP))}"
+                f" WHERE MetaData.LastUpdatedTime >= {quote(query_time(mark - OVERLAP))}"
                 " AND Active IN (true, false) ORDERBY MetaData.LastUpdatedTime"))
     with job.connect() as conn:
         mirror_put(conn, integration.id, rows)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 from requests_oauthlib import OAuth2Session
@@ -162,6 +163,15 @@ class QuickBooksSettings:
 def quote(value: str) -> str:
     """A QBO query string literal: backslashes and single quotes escaped with a backslash."""
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# QBO writes MetaData times in the company's Pacific offset and compares query literals as instants.
+QBO_TIME_ZONE = ZoneInfo("America/Los_Angeles")
+
+
+def query_time(value: datetime) -> str:
+    """A datetime as a QBO query literal's text, in Pacific time with its offset (quote() it)."""
+    return value.astimezone(QBO_TIME_ZONE).isoformat(timespec="seconds")
 
 
 def request_id(*parts: object) -> str:
