@@ -160,3 +160,32 @@ def test_customers_created_from_crm_contacts_are_not_echoed_back(env: Env) -> No
     assert status[echo]["status"] == "skipped" and "from CRM contact payer@example.com" in status[echo]["reason"]
     assert status[own]["status"] == "loaded"
     assert crm_emails(env) == ["own@example.com"]
+
+
+def test_a_refused_row_fails_alone_then_goes_dead(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4xx for one contact fails that row with the API's message, not the run; after 5 attempts it
+    is dead and no longer sent. (The emulator accepts every valid payload, so one refusal is staged.)"""
+    from qbo_crm_sync.errors import ApiError
+    from qbo_crm_sync.hooks.highlevel import HighLevelHook
+
+    real_upsert = HighLevelHook.upsert_contact
+    refusals: list[str] = []
+
+    def upsert(self, payload):  # noqa: ANN001, ANN202
+        if payload.get("email") == "refused@example.com":
+            refusals.append(payload["email"])
+            raise ApiError("email is on the location's suppression list", status=422)
+        return real_upsert(self, payload)
+
+    monkeypatch.setattr(HighLevelHook, "upsert_contact", upsert)
+    refused, fine = env.seed_qbo("Customer", [customer("Re", "Fused", "refused@example.com"),
+                                              customer("Fine", "Row", "fine@example.com")])
+    for attempt in range(1, 6):
+        run_cycle(env, contacts)
+        row = env.row_status("contacts")[refused]
+        assert row["attempts"] == attempt and "suppression list" in row["reason"]
+    assert row["status"] == "dead"
+    assert env.row_status("contacts")[fine]["status"] == "loaded"
+    assert len(refusals) == 5
+    run_cycle(env, contacts)
+    assert len(refusals) == 5  # a dead row is not sent again
