@@ -45,7 +45,7 @@ REPORT_NOTES = """
 **How the figures are read.** Requests per contact counts every request the CRM received during
 the cycle (upserts, 429s, retries, anything else) over the contacts loaded. Utilisation compares the
 upserts the CRM accepted with the most a sliding limit of 100 per window admits over the same span:
-100 × (span / window + 1), so a client that fills every window scores 1.0 at any run length.
+100 × (floor(span / window) + 1), so a client that fills every window scores 1.0 at any run length.
 
 **Window scaling.** HighLevel allows 100 requests per 10 s per location. The emulator and the hook
 both use the shorter window given by `--window-s`; the limit stays 100, so the run shows the same
@@ -196,7 +196,6 @@ def _metrics(load: dict[str, Any], transform: dict[str, Any], contacts: int, win
     throttled = sorted(r["t"] for r in upserts if r["status"] == 429)
     loaded = int(counts.get("loaded", 0))
     t0 = min(r["t"] for r in upserts) if upserts else 0.0
-    span = (max(r["t"] for r in upserts) - t0) if upserts else 0.0
     ceiling = BURST_LIMIT / window_s
     scale = f"HighLevel's 100 per {REAL_WINDOW_S:g} s scaled to 100 per {window_s:g} s"
     metrics: dict[str, dict[str, Any]] = {
@@ -212,8 +211,10 @@ def _metrics(load: dict[str, Any], transform: dict[str, Any], contacts: int, win
                      f"last request, {BURST_LIMIT} × (floor(span / window) + 1) ({scale})",
         },
         "contacts.upserts_per_s": {
-            "value": round((len(accepted) - 1) / span if span else 0.0, 2), "unit": "requests/s",
-            "scenario_size": contacts, "notes": f"accepted upserts from the first to the last; ceiling {ceiling:g}/s ({scale})",
+            "value": round(window_utilisation(accepted, window_s, BURST_LIMIT) * ceiling, 2), "unit": "requests/s",
+            "scenario_size": contacts,
+            "notes": f"accepted upserts per second over the {window_s:g} s windows they took; ceiling {ceiling:g}/s "
+                     f"({scale})",
         },
         "contacts.load_elapsed_s": {
             "value": round(load["steps"]["load"], 2), "unit": "s", "scenario_size": contacts,

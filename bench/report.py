@@ -157,14 +157,15 @@ def contacts_chart(series: dict[str, Any], path: Path) -> None:
     rate_ax.set_title(f"Contacts load: {len(accepted):,} CRM upserts against HighLevel's burst limit "
                       f"(100 per 10 s, scaled to {limit} per {window_s:g} s)", fontsize=10)
 
-    total_ax.plot(accepted, range(1, len(accepted) + 1), color="#08519c", lw=1.5, label="upserts accepted")
-    if accepted:
-        end = accepted[-1]
-        steps = [i * window_s for i in range(int(end // window_s) + 1)] + [end]
-        total_ax.step(steps, [limit * (int(t // window_s) + 1) for t in steps], where="post", color="#cb181d",
-                      ls="--", lw=1, label="the most the limit admits")
+    # Budget left unused: at the end of each slice, what the limit admitted so far minus what was sent.
+    ends = [(k + 1) * window_s for k in range(len(buckets))]
+    sent = [sum(buckets[:k + 1]) for k in range(len(buckets))]
+    unused = [limit * (k + 1) - n for k, n in enumerate(sent)]
+    total_ax.step(ends, unused, where="post", color="#08519c", lw=1.2,
+                  label=f"budget left unused so far: {limit} per slice minus upserts sent (cumulative)")
+    total_ax.set_ylim(bottom=-limit * 0.03, top=max(max(unused, default=0) * 1.2, limit))
+    total_ax.set_ylabel("requests")
     total_ax.set_xlabel("seconds since the first upsert")
-    total_ax.set_ylabel("cumulative upserts")
     total_ax.legend(loc="upper left", fontsize=8)
     for ax in (rate_ax, total_ax):
         ax.grid(alpha=0.3)
