@@ -26,6 +26,14 @@ def run_summary(conn: Connection, run_id: int) -> dict[str, Any]:
     }
 
 
+def run_status(summary: dict[str, Any], other_problems: int = 0) -> str:
+    """``partial`` when any row failed or died, work was deferred, or the flow saw other problems
+    (e.g. reconciliation mismatches); else ``success``."""
+    by_status, counts = summary["by_status"], summary["counts"]
+    troubled = by_status.get("failed") or by_status.get("dead") or counts.get("deferred") or other_problems
+    return "partial" if troubled else "success"
+
+
 def render(summary: dict[str, Any], max_reasons: int = 8) -> str:
     """A readable block: stage counts, outcomes with their reasons, timings."""
     counts = summary["counts"]

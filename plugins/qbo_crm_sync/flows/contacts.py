@@ -245,8 +245,6 @@ def report(job: Job) -> dict[str, Any]:
     with job.connect() as conn:
         summary = reporting.run_summary(conn, job.run_id)
     by_status = summary["by_status"]
-    status = "partial" if by_status.get("failed") or by_status.get("dead") or summary["counts"].get("deferred") \
-        else "success"
-    summary["status"] = status
+    summary["status"] = status = reporting.run_status(summary)
     log.info("Summary\n%s", reporting.render(summary))
     return {"run_status": status, **{f"rows_{k}": v for k, v in by_status.items()}}

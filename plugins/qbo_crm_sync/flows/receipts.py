@@ -368,9 +368,7 @@ def report(job: Job) -> dict[str, Any]:
         recon = reconciliation(conn, job.integration.id, job.run_id)
     by_status = summary["by_status"]
     mismatches = sum(1 for r in recon if r["mismatch"])
-    status = "partial" if (by_status.get("failed") or by_status.get("dead") or summary["counts"].get("deferred")
-                           or mismatches) else "success"
-    summary["status"] = status
+    summary["status"] = status = reporting.run_status(summary, other_problems=mismatches)
     log.info("Summary\n%s\n%s", reporting.render(summary), render_reconciliation(recon))
     return {"run_status": status, "reconciliation": recon, "reconciliation_mismatches": mismatches,
             **{f"rows_{k}": v for k, v in by_status.items()}}

@@ -323,48 +323,26 @@ class HighLevelHook(BaseHook):
 
     # -- payments
 
-    def transactions(
-        self,
-        start_at: date | datetime | str | None = None,
-        end_at: date | datetime | str | None = None,
-        **filters: Any,
-    ) -> Iterator[dict[str, Any]]:
-        """Payment transactions (filters: entitySourceType, subscriptionId, paymentMode, contactId, ...)."""
-        params = {
-            **self._alt(),
-            "locationId": self.location_id,
-            "startAt": _day(start_at),
-            "endAt": _day(end_at),
-            **filters,
-        }
-        return self._paged("/payments/transactions", params, "data", "totalCount")
-
-    def orders(
-        self,
-        start_at: date | datetime | str | None = None,
-        end_at: date | datetime | str | None = None,
-        **filters: Any,
-    ) -> Iterator[dict[str, Any]]:
-        # altType is not in the published spec but the live API rejects requests without it.
-        params = {
-            **self._alt(),
-            "locationId": self.location_id,
-            "startAt": _day(start_at),
-            "endAt": _day(end_at),
-            **filters,
-        }
-        return self._paged("/payments/orders", params, "data", "totalCount")
-
-    def subscriptions(
-        self,
-        start_at: date | datetime | str | None = None,
-        end_at: date | datetime | str | None = None,
-        **filters: Any,
-    ) -> Iterator[dict[str, Any]]:
+    def _payments(self, path: str, start_at: date | datetime | str | None, end_at: date | datetime | str | None,
+                  filters: dict[str, Any], location: bool = True) -> Iterator[dict[str, Any]]:
         params = {**self._alt(), "startAt": _day(start_at), "endAt": _day(end_at), **filters}
-        return self._paged("/payments/subscriptions", params, "data", "totalCount")
+        if location:
+            params["locationId"] = self.location_id
+        return self._paged(path, params, "data", "totalCount")
 
-    # -- invoices
+    def transactions(self, start_at: date | datetime | str | None = None,
+                     end_at: date | datetime | str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Payment transactions (filters: entitySourceType, subscriptionId, paymentMode, contactId, ...)."""
+        return self._payments("/payments/transactions", start_at, end_at, filters)
+
+    def orders(self, start_at: date | datetime | str | None = None,
+               end_at: date | datetime | str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        # altType is not in the published spec but the live API rejects requests without it.
+        return self._payments("/payments/orders", start_at, end_at, filters)
+
+    def subscriptions(self, start_at: date | datetime | str | None = None,
+                      end_at: date | datetime | str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        return self._payments("/payments/subscriptions", start_at, end_at, filters, location=False)
 
     def invoices(self, status: str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
         """Invoices of the location (there is no updated-since filter: callers compare content)."""
