@@ -31,10 +31,6 @@ BURST_LIMIT = 100  # HighLevel: 100 requests per 10 s per location
 REAL_WINDOW_S = 10.0
 SEED_CHUNK = 2_000
 BAD_SHARE = 0.02
-QBO_CLIENT_ID = "demo-client-id"
-QBO_CLIENT_SECRET = "demo-client-secret"
-HL_TOKEN = "demo-hl-token"
-REDIRECT_URI = "http://localhost:8080/qb-connect/callback"
 
 TARGETS = {
     "contacts.crm_requests_per_contact": ("<=", 1.01),
@@ -82,75 +78,24 @@ def _load_scenario(db_url: str, qbo_url: str, hl_url: str, contacts: int, window
 
     from emulators.seed_data import qbo_customers
     from qbo_crm_sync.flows import contacts as flow
-    from qbo_crm_sync.flows.job import Job
-    from qbo_crm_sync.hooks.highlevel import HighLevelHook, HighLevelSettings
-    from qbo_crm_sync.hooks.quickbooks import QuickBooksHook
-    from qbo_crm_sync.store import db, integrations, tracking
-    from qbo_crm_sync.store.tokens import TokenStore
+    from qbo_crm_sync.local.sandbox import Sandbox, highlevel_settings
 
     requests.post(f"{hl_url}/_admin/config", json={"burst_limit": BURST_LIMIT, "throttle_window_s": window_s},
                   timeout=10).raise_for_status()
-    requests.post(f"{hl_url}/_admin/seed", json={"locations": [{"id": LOCATION, "name": "Benchmark"}]},
-                  timeout=10).raise_for_status()
-    tokens = TokenStore(lambda: db.connect(db_url), Fernet.generate_key().decode())
-    qbo_settings = _qbo_settings(qbo_url)
-    realm = _connect_realm(qbo_settings, tokens)
-    with db.connect(db_url) as conn:
-        integration = integrations.register(conn, LOCATION, realm)
-        conn.commit()
-    time.sleep(1.05)  # QBO times have whole seconds: "created after connecting" stays unambiguous
+    box = Sandbox.connect(db_url, qbo_url, hl_url, LOCATION, Fernet.generate_key().decode(),
+                          hl_settings=highlevel_settings(hl_url, window_s=window_s))
 
     seed_started = time.perf_counter()
     for start in range(0, contacts, SEED_CHUNK):
-        rows = qbo_customers(min(SEED_CHUNK, contacts - start), seed=11, start=start, bad_share=BAD_SHARE)
-        requests.post(f"{qbo_url}/_admin/seed", json={"realmId": realm, "Customer": rows},
-                      timeout=120).raise_for_status()
+        box.seed_qbo("Customer", qbo_customers(min(SEED_CHUNK, contacts - start), seed=11, start=start,
+                                               bad_share=BAD_SHARE), timeout=120)
     seed_s = time.perf_counter() - seed_started
-    time.sleep(1.05)  # the extract window ends at the current second
 
-    hl_settings = HighLevelSettings(token=HL_TOKEN, base_url=hl_url, requests_per_window=BURST_LIMIT,
-                                    window_s=window_s)
-    ctx = tracking.RunContext.manual("bench_contacts")
-    with db.connect(db_url) as conn:
-        run_id = tracking.start_run(conn, integration.id, flow.FLOW, ctx)
-        conn.commit()
-    job = Job(db_url=db_url, integration=integration, run_id=run_id, ctx=ctx, flow=flow.FLOW,
-              qbo_hook=QuickBooksHook(realm, tokens, settings=qbo_settings),
-              crm_hook=HighLevelHook(LOCATION, settings=hl_settings))
-    requests.delete(f"{hl_url}/_admin/requests", timeout=10).raise_for_status()
-
-    counts: dict[str, Any] = {}
-    steps: dict[str, float] = {}
-    for step in ("extract", "transform", "load", "report"):
-        started = time.perf_counter()
-        counts.update(getattr(flow, step)(job) or {})
-        steps[step] = time.perf_counter() - started
-
-    log = requests.get(f"{hl_url}/_admin/requests", timeout=60).json()["requests"]
-    return {"counts": counts, "steps": steps, "seed_s": seed_s, "log": log,
+    job = box.job(flow.FLOW, "bench_contacts")
+    box.clear_requests(hl_url)
+    counts, steps = box.run_cycle(flow, label="bench_contacts", job=job)
+    return {"counts": counts, "steps": steps, "seed_s": seed_s, "log": box.requests_log(hl_url),
             "hook_stats": job.crm.stats.as_dict()}
-
-
-def _qbo_settings(qbo_url: str) -> Any:
-    from airflow.sdk import Connection
-
-    from qbo_crm_sync.hooks.quickbooks import QuickBooksSettings
-
-    return QuickBooksSettings.from_connection(Connection(
-        conn_id="quickbooks_default", conn_type="quickbooks", login=QBO_CLIENT_ID, password=QBO_CLIENT_SECRET,
-        extra=json.dumps({"base_url": qbo_url, "oauth_base_url": qbo_url, "redirect_uri": REDIRECT_URI}),
-    ))
-
-
-def _connect_realm(settings: Any, tokens: Any) -> str:
-    """The OAuth code flow a user goes through, minus the browser: consent, redirect, code exchange."""
-    from qbo_crm_sync.hooks.quickbooks import authorization_url, exchange_code
-
-    consent = requests.get(authorization_url(settings, "bench-state"), allow_redirects=False, timeout=10)
-    if consent.status_code != 302:
-        raise RuntimeError(f"QuickBooks consent answered {consent.status_code}")
-    realm_id, _ = exchange_code(settings, consent.headers["Location"], tokens, expected_state="bench-state")
-    return realm_id
 
 
 # -------------------------------------------------------------------------------------- figures

@@ -25,10 +25,6 @@ REAL_WINDOW_S = 60.0
 BATCH_LIMIT = 40  # batch requests per window (QuickBooks: 40 per minute per realm)
 REQUEST_LIMIT = 500
 SEED_CHUNK = 2_000
-QBO_CLIENT_ID = "demo-client-id"
-QBO_CLIENT_SECRET = "demo-client-secret"
-HL_TOKEN = "demo-hl-token"
-REDIRECT_URI = "http://localhost:8080/qb-connect/callback"
 
 TARGETS = {
     "receipts.qbo_requests_per_receipt": ("<=", 0.05),
@@ -60,25 +56,10 @@ def _scenario(db_url: str, qbo_url: str, hl_url: str, transactions: int, contact
 
     from emulators.seed_data import hl_payers, hl_transactions
     from qbo_crm_sync.flows import receipts as flow
-    from qbo_crm_sync.flows.job import Job
-    from qbo_crm_sync.hooks.highlevel import HighLevelHook, HighLevelSettings
-    from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, QuickBooksSettings
-    from qbo_crm_sync.store import db, integrations, tracking
-    from qbo_crm_sync.store.tokens import TokenStore
+    from qbo_crm_sync.local.sandbox import Sandbox, quickbooks_settings
 
-    requests.post(f"{hl_url}/_admin/seed", json={"locations": [{"id": LOCATION, "name": "Benchmark"}]},
-                  timeout=10).raise_for_status()
-    tokens = TokenStore(lambda: db.connect(db_url), Fernet.generate_key().decode())
-    qbo_settings = QuickBooksSettings(client_id=QBO_CLIENT_ID, client_secret=QBO_CLIENT_SECRET, base_url=qbo_url,
-                                      authorize_url=f"{qbo_url}/connect/oauth2",
-                                      token_url=f"{qbo_url}/oauth2/v1/tokens/bearer",
-                                      revoke_url=f"{qbo_url}/v2/oauth2/tokens/revoke",
-                                      redirect_uri=REDIRECT_URI, window_s=window_s)
-    realm = _connect_realm(qbo_settings, tokens)
-    with db.connect(db_url) as conn:
-        integration = integrations.register(conn, LOCATION, realm)
-        conn.commit()
-    time.sleep(1.05)
+    box = Sandbox.connect(db_url, qbo_url, hl_url, LOCATION, Fernet.generate_key().decode(),
+                          qbo_settings=quickbooks_settings(qbo_url, window_s=window_s))
 
     seed_started = time.perf_counter()
     payers = hl_payers(contacts, seed=21)
@@ -87,45 +68,18 @@ def _scenario(db_url: str, qbo_url: str, hl_url: str, transactions: int, contact
         display = name if name.casefold() not in seen else f"{name} {email.split('@')[0]}"
         seen.add(display.casefold())
         existing.append({"DisplayName": display, "PrimaryEmailAddr": {"Address": email}})
-    requests.post(f"{qbo_url}/_admin/seed", json={"realmId": realm, "Customer": existing},
-                  timeout=300).raise_for_status()
+    box.seed_qbo("Customer", existing, timeout=300)
     rows = hl_transactions(LOCATION, transactions, payers=payers, seed=21, corpus=False)
     for start in range(0, len(rows), SEED_CHUNK):
-        requests.post(f"{hl_url}/_admin/seed", json={"transactions": rows[start:start + SEED_CHUNK]},
-                      timeout=300).raise_for_status()
+        box.seed_crm("transactions", rows[start:start + SEED_CHUNK], timeout=300)
     seed_s = time.perf_counter() - seed_started
-    time.sleep(1.05)
 
-    ctx = tracking.RunContext.manual("bench_receipts")
-    with db.connect(db_url) as conn:
-        run_id = tracking.start_run(conn, integration.id, flow.FLOW, ctx)
-        conn.commit()
-    job = Job(db_url=db_url, integration=integration, run_id=run_id, ctx=ctx, flow=flow.FLOW,
-              qbo_hook=QuickBooksHook(realm, tokens, settings=qbo_settings),
-              crm_hook=HighLevelHook(LOCATION, settings=HighLevelSettings(token=HL_TOKEN, base_url=hl_url)))
-    requests.delete(f"{qbo_url}/_admin/requests", timeout=10).raise_for_status()
-
-    counts: dict[str, Any] = {}
-    steps: dict[str, float] = {}
-    for step in ("extract", "transform", "load", "report"):
-        started = time.perf_counter()
-        counts.update(getattr(flow, step)(job) or {})
-        steps[step] = time.perf_counter() - started
-    log = requests.get(f"{qbo_url}/_admin/requests", timeout=60).json()["requests"]
-    qbo_state = requests.get(f"{qbo_url}/_admin/state", timeout=30).json()["realms"][realm]["counts"]
-    return {"counts": counts, "steps": steps, "seed_s": seed_s, "log": log, "qbo_counts": qbo_state,
-            "hook_stats": job.qbo.stats.as_dict()}
-
-
-def _connect_realm(settings: Any, tokens: Any) -> str:
-    """The OAuth code flow a user goes through, minus the browser: consent, redirect, code exchange."""
-    from qbo_crm_sync.hooks.quickbooks import authorization_url, exchange_code
-
-    consent = requests.get(authorization_url(settings, "bench-state"), allow_redirects=False, timeout=10)
-    if consent.status_code != 302:
-        raise RuntimeError(f"QuickBooks consent answered {consent.status_code}")
-    realm_id, _ = exchange_code(settings, consent.headers["Location"], tokens, expected_state="bench-state")
-    return realm_id
+    job = box.job(flow.FLOW, "bench_receipts")
+    box.clear_requests(qbo_url)
+    counts, steps = box.run_cycle(flow, label="bench_receipts", job=job)
+    qbo_state = requests.get(f"{qbo_url}/_admin/state", timeout=30).json()["realms"][box.realm]["counts"]
+    return {"counts": counts, "steps": steps, "seed_s": seed_s, "log": box.requests_log(qbo_url),
+            "qbo_counts": qbo_state, "hook_stats": job.qbo.stats.as_dict()}
 
 
 def batch_utilisation(times: list[float], window_s: float, limit: int) -> float:

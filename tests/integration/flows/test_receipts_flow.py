@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from emulators.seed_data import hl_payers, hl_transactions
 from qbo_crm_sync.flows import qbo_batch_log, receipts
@@ -17,15 +16,11 @@ from tests.integration.flows.conftest import LOCATION, Env, run_cycle
 
 
 def seed_payments(env: Env, rows: list[dict[str, Any]]) -> list[str]:
-    answer = requests.post(f"{env.hl_url}/_admin/seed", json={"transactions": rows}, timeout=30)
-    answer.raise_for_status()
-    return answer.json()["ids"]["transactions"]
+    return env.seed_crm("transactions", rows)
 
 
 def qbo_all(env: Env, entity: str) -> list[dict[str, Any]]:
-    answer = requests.get(f"{env.qbo_url}/_admin/entities/{env.realm}/{entity}", timeout=30)
-    answer.raise_for_status()
-    return answer.json()[entity]
+    return env.qbo(entity)
 
 
 def our_receipts(env: Env) -> list[dict[str, Any]]:
