@@ -173,11 +173,8 @@ class HighLevelHook(BaseHook):
     def get_conn(self) -> HttpSender:
         if self._sender is None:
             s = self.settings
-            session = requests.Session()
-            session.headers.update({"Accept": "application/json"})
             self._sender = HttpSender(
                 "HighLevel",
-                session=session,
                 throttle=shared_throttle(f"highlevel:{s.base_url}", s.requests_per_window, s.window_s),
                 policy=s.retry,
                 timeout=s.timeout,

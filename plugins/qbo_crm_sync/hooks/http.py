@@ -321,7 +321,10 @@ class HttpSender:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.service = service
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            session.headers["Accept"] = "application/json"  # both APIs answer JSON
+        self.session = session
         self.throttle = throttle
         self.policy = policy or RetryPolicy()
         self.timeout = timeout

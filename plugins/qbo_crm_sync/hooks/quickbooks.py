@@ -476,11 +476,8 @@ class QuickBooksHook(BaseHook):
     def get_conn(self) -> HttpSender:
         if self._sender is None:
             s = self.settings
-            session = requests.Session()
-            session.headers.update({"Accept": "application/json"})
             self._sender = HttpSender(
                 "QuickBooks",
-                session=session,
                 throttle=shared_throttle(
                     f"quickbooks:{s.base_url}", s.requests_per_minute, s.window_s, s.concurrency
                 ),
