@@ -337,26 +337,43 @@ def _requests(job: Job) -> dict[str, Any]:
 
 
 def reconciliation(conn: Connection, integration_id: int, run_id: int) -> list[dict[str, Any]]:
-    """Per day and currency touched by the run: CRM total of eligible payments vs QBO receipts' total."""
+    """Per day and currency touched by the run: CRM total of eligible payments vs QBO receipts' total.
+
+    Payments with no receipt yet are reported apart (rejected, failed, other): the tracking already
+    names them. ``mismatch`` is what it cannot explain: receipts whose QBO total differs from the
+    CRM amounts they were made for.
+    """
     rows = conn.execute(query("receipts_reconciliation"),
                         {"integration_id": integration_id, "run_id": run_id}).fetchall()
     out = []
     for r in rows:
-        crm, qbo = Decimal(r["crm_total"]), Decimal(r["qbo_total"])
-        out.append({"day": r["txn_day"].isoformat(), "currency": r["currency"], "payments": r["payments"],
-                    "receipts": r["receipts"], "crm_total": f"{crm:.2f}", "qbo_total": f"{qbo:.2f}",
-                    "mismatch": crm != qbo or r["payments"] != r["receipts"]})
+        qbo, receipted = Decimal(r["qbo_total"]), Decimal(r["receipted_crm_total"])
+        out.append({
+            "day": r["txn_day"].isoformat(), "currency": r["currency"],
+            "payments": r["payments"], "crm_total": f"{Decimal(r['crm_total']):.2f}",
+            "receipts": r["receipts"], "qbo_total": f"{qbo:.2f}",
+            "outstanding": r["payments"] - r["receipts"],
+            "outstanding_total": f"{Decimal(r['outstanding_total']):.2f}",
+            "outstanding_by_status": {k: n for k, n in (("rejected", r["outstanding_rejected"]),
+                                                        ("failed", r["outstanding_failed"]),
+                                                        ("not yet loaded", r["outstanding_other"])) if n},
+            "mismatch": qbo != receipted,
+        })
     return out
 
 
 def render_reconciliation(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "  reconciliation: no eligible payments touched by this run"
-    lines = ["  reconciliation (day, currency: CRM eligible payments vs QBO receipts)"]
+    lines = ["  reconciliation (day, currency: CRM eligible payments vs QBO receipts; not in QBO, by row status)"]
     for r in rows:
-        flag = "  << MISMATCH" if r["mismatch"] else ""
+        flag = "  << MISMATCH: receipt totals differ from the CRM amounts" if r["mismatch"] else ""
+        gap = ""
+        if r["outstanding"]:
+            why = ", ".join(f"{n} {status}" for status, n in r["outstanding_by_status"].items())
+            gap = f"   not in QBO {r['outstanding_total']:>10} ({why})"
         lines.append(f"    {r['day']} {r['currency']:<4} CRM {r['crm_total']:>12} ({r['payments']:>5})"
-                     f"   QBO {r['qbo_total']:>12} ({r['receipts']:>5}){flag}")
+                     f"   QBO {r['qbo_total']:>12} ({r['receipts']:>5}){gap}{flag}")
     return "\n".join(lines)
 
 

@@ -80,9 +80,11 @@ def test_one_receipt_per_eligible_payment_right_customer_and_totals(env: Env) ->
     assert reasons["Text-to-pay link"]["status"] == "skipped" and "text2Pay" in reasons["Text-to-pay link"]["reason"]
     assert reasons["Drop-in visit"]["status"] == "rejected" and "no email" in reasons["Drop-in visit"]["reason"]
     recon = {(r["day"], r["currency"]): r for r in counts["reconciliation"]}
-    usd = [r for (day, cur), r in recon.items() if cur == "USD"]
-    assert usd and all(not r["mismatch"] for r in usd if r["payments"] == r["receipts"])
-    assert any(r["mismatch"] for (_, cur), r in recon.items() if cur in ("EUR", "GBP"))
+    assert not any(r["mismatch"] for r in recon.values())  # every receipt's total equals its payment's
+    usd = next(r for (_, cur), r in recon.items() if cur == "USD")
+    assert usd["receipts"] == 10 and usd["outstanding_by_status"] == {"rejected": 2}  # negative, no email
+    eur = next(r for (_, cur), r in recon.items() if cur == "EUR")
+    assert eur["receipts"] == 0 and eur["outstanding_by_status"] == {"rejected": 1}
 
     writes = env.requests_to(env.qbo_url, "/batch")
     again = run_cycle(env, receipts)
@@ -196,3 +198,15 @@ def test_two_overlapping_loads(env: Env) -> None:
     assert not errors
     assert_exactly_once(env, 60)
     assert len(qbo_all(env, "Customer")) == 20
+
+
+def test_reconciliation_flags_a_receipt_whose_total_differs(env: Env) -> None:
+    seed_payments(env, hl_transactions(LOCATION, 3, payers=hl_payers(2, seed=4), seed=4, corpus=False))
+    counts = run_cycle(env, receipts)
+    assert not any(r["mismatch"] for r in counts["reconciliation"])
+    with db.connect(env.db_url) as conn:  # as if QBO had recomputed one receipt's total
+        conn.execute("UPDATE sync.receipt SET qbo_total = qbo_total + 0.01 "
+                     "WHERE source_id = (SELECT min(source_id) FROM sync.receipt WHERE receipt_id IS NOT NULL)")
+        rows = receipts.reconciliation(conn, env.integration.id, counts["run_id"])
+    assert [r["mismatch"] for r in rows] == [True]
+    assert "MISMATCH" in receipts.render_reconciliation(rows)
