@@ -109,11 +109,12 @@ def transform(job: Job) -> dict[str, Any]:
     outcomes: list[Outcome] = []
 
     with job.connect() as conn:
-        echoes = {r["source_id"]: r["email"] for r in conn.execute(
+        echoes = {r["source_id"] for r in conn.execute(
             query("contacts_crm_originated"),
             {"integration_id": integration.id, "source_ids": list(source_hash)}).fetchall()}
-    for sid, email in echoes.items():
-        outcomes.append(Outcome(sid, "skipped", f"created in QuickBooks from CRM contact {email}: already in the CRM",
+    for sid in echoes:
+        outcomes.append(Outcome(sid, "skipped", "created in QuickBooks by this integration from a CRM contact: "
+                                                "already in the CRM",
                                 payload_hash=source_hash[sid]))
     active = frame["raw"].map(lambda c: c.get("Active", True) is not False)
     for sid in frame.loc[~active & ~frame["source_id"].isin(echoes), "source_id"]:

@@ -7,7 +7,17 @@ import os
 import sys
 
 
+def _quiet() -> None:
+    """The embedded server's own start/stop chatter is not what a demo user needs to read."""
+    import logging
+    import warnings
+
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
 def main() -> int:
+    _quiet()
     parser = argparse.ArgumentParser(prog="python -m qbo_crm_sync.local")
     parser.add_argument("command", choices=["demo", "up", "emulators", "stop"])
     args = parser.parse_args()

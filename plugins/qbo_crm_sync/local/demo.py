@@ -134,6 +134,10 @@ def print_summary(since: datetime, s: stack.Stack) -> None:
             for status, by in reasons.items():
                 for reason, n in sorted(by.items(), key=lambda kv: -kv[1])[:10]:
                     print(f"  {status:<9}{n:>5} × {reason}"[:150])
+        if sm["counts"].get("reconciliation"):
+            from qbo_crm_sync.flows.receipts import render_reconciliation
+
+            print("\n" + render_reconciliation(sm["counts"]["reconciliation"]).strip())
     qbo = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()["realms"].get(DEMO_REALM, {})
     crm = requests.get(f"{s.highlevel_url}/_admin/state", timeout=10).json()
     print("\nEmulator state now:")

@@ -157,7 +157,7 @@ def test_customers_created_from_crm_contacts_are_not_echoed_back(env: Env) -> No
         conn.commit()
     run_cycle(env, contacts)
     status = env.row_status("contacts")
-    assert status[echo]["status"] == "skipped" and "from CRM contact payer@example.com" in status[echo]["reason"]
+    assert status[echo]["status"] == "skipped" and "from a CRM contact" in status[echo]["reason"]
     assert status[own]["status"] == "loaded"
     assert crm_emails(env) == ["own@example.com"]
 
