@@ -100,6 +100,34 @@ def cmd_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rows(args: argparse.Namespace) -> int:
+    """What happened to rows: their current state and reason (and one row's history with --source-id)."""
+    from qbo_crm_sync import config
+    from qbo_crm_sync.store import db
+    from qbo_crm_sync.store.sql import query
+
+    params = {"integration_id": args.integration, "flow": args.flow, "status": args.status,
+              "source_id": args.source_id, "limit": args.limit}
+    name = "rows_history" if args.source_id and args.history else "rows_show"
+    with db.connect(config.database_url()) as conn:
+        rows = conn.execute(query(name), params).fetchall()
+    print(json.dumps(rows, default=str, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_revive(args: argparse.Namespace) -> int:
+    """Dead rows back to failed, so the next run tries them again (after the cause is fixed)."""
+    from qbo_crm_sync import config
+    from qbo_crm_sync.store import db, tracking
+
+    with db.connect(config.database_url()) as conn:
+        revived = tracking.revive(conn, args.integration, args.flow, args.source_id or None,
+                                  reason=f"revived by an operator: {args.why}")
+        conn.commit()
+    print(f"revived {len(revived)} dead row(s) of {args.flow}: {', '.join(revived) or '-'}")
+    return 0
+
+
 def _as_dict(obj: Any) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -134,6 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("id", type=int)
     st.add_argument("settings", nargs="+", metavar="key=value")
     st.set_defaults(func=cmd_set)
+
+    rows = sub.add_parser("rows", help="what happened to each source row, and why")
+    rsub = rows.add_subparsers(dest="rows_command", required=True)
+    show = rsub.add_parser("show", help="current state and reason of rows (newest first)")
+    show.add_argument("--integration", type=int, required=True)
+    show.add_argument("--flow", required=True, help="contacts, receipts, ...")
+    show.add_argument("--status", choices=["loaded", "rejected", "failed", "dead", "skipped"])
+    show.add_argument("--source-id", help="one source row (QBO customer id, CRM transaction id, ...)")
+    show.add_argument("--history", action="store_true", help="with --source-id: every attempt, with its Airflow run")
+    show.add_argument("--limit", type=int, default=50)
+    show.set_defaults(func=cmd_rows)
+    rev = rsub.add_parser("revive", help="retry dead rows on the next run")
+    rev.add_argument("--integration", type=int, required=True)
+    rev.add_argument("--flow", required=True)
+    rev.add_argument("--source-id", action="append", help="only these rows (repeatable); default: all dead rows")
+    rev.add_argument("--why", required=True, help="what was fixed (kept in the row's history)")
+    rev.set_defaults(func=cmd_revive)
     return parser
 
 

@@ -71,3 +71,25 @@ def test_missing_configuration_is_named(cli_env: dict[str, str]) -> None:
     env = cli_env | {"SYNC_DATABASE_URL": "postgresql://nobody:s3cret@127.0.0.1:1/none"}
     result = cli(env, "integrations", "list")
     assert result.returncode == 2 and "s3cret" not in result.stderr and "127.0.0.1:1" in result.stderr
+
+
+def test_rows_show_history_and_revive(cli_env: dict[str, str], db_url: str) -> None:
+    from qbo_crm_sync.store import db, integrations, tracking
+
+    with db.connect(db_url) as conn:
+        integration = integrations.register(conn, "locRows00000000000001", "realm-rows")
+        run = tracking.start_run(conn, integration.id, "contacts", tracking.RunContext.manual("cli"))
+        for _ in range(tracking.MAX_ATTEMPTS):
+            tracking.record(conn, run, integration.id, "contacts",
+                            [tracking.Outcome("42", "failed", "CRM refused the contact (422): bad phone", None, "h1")])
+        conn.commit()
+    iid = str(integration.id)
+    shown = json.loads(cli(cli_env, "rows", "show", "--integration", iid, "--flow", "contacts", "--status", "dead").stdout)
+    assert [(r["source_id"], r["attempts"]) for r in shown] == [("42", 5)] and "bad phone" in shown[0]["reason"]
+    history = json.loads(cli(cli_env, "rows", "show", "--integration", iid, "--flow", "contacts",
+                             "--source-id", "42", "--history").stdout)
+    assert [h["status"] for h in history] == ["failed"] * 4 + ["dead"]
+    revived = cli(cli_env, "rows", "revive", "--integration", iid, "--flow", "contacts", "--why", "phone fixed")
+    assert revived.returncode == 0 and "revived 1" in revived.stdout
+    shown = json.loads(cli(cli_env, "rows", "show", "--integration", iid, "--flow", "contacts", "--source-id", "42").stdout)
+    assert shown[0]["status"] == "failed" and "phone fixed" in shown[0]["reason"]
