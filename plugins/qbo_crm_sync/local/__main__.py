@@ -1,4 +1,4 @@
-"""`python -m qbo_crm_sync.local demo|up|emulators|stop`: the local stack behind the Makefile."""
+"""`python -m qbo_crm_sync.local demo|up|emulators|env|stop`: the local stack behind the Makefile."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _quiet() -> None:
 def main() -> int:
     _quiet()
     parser = argparse.ArgumentParser(prog="python -m qbo_crm_sync.local")
-    parser.add_argument("command", choices=["demo", "up", "emulators", "stop"])
+    parser.add_argument("command", choices=["demo", "up", "emulators", "env", "stop"])
     args = parser.parse_args()
     from qbo_crm_sync.local import stack
 
@@ -32,6 +32,14 @@ def main() -> int:
         print("stopped the emulators and the embedded database")
         return 0
     s = stack.up()
+    if args.command == "env":
+        # For a shell: eval "$(.venv/bin/python -m qbo_crm_sync.local env)", then the CLI and
+        # `airflow` commands talk to the local stack.
+        import shlex
+
+        for key, value in s.env().items():
+            print(f"export {key}={shlex.quote(value)}")
+        return 0
     if args.command == "emulators":
         print(f"QuickBooks emulator {s.qbo_url}\nHighLevel emulator {s.highlevel_url}\n(stop with `make clean`)")
         return 0
