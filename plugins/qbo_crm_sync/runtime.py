@@ -19,8 +19,15 @@ def connected_integrations() -> list[dict[str, Any]]:
     """The integrations to sync now; the others are logged with the reason they are left out."""
     from qbo_crm_sync import config
     from qbo_crm_sync.store import db, integrations
+    from qbo_crm_sync.store.migrate import migrate
 
-    with db.connect(config.database_url()) as conn:
+    url = config.database_url()
+    # Each run brings the store's schema up to date first (a no-op once it is): a deployment
+    # needs no separate migration step before its first DAG run.
+    applied = migrate(url)
+    if applied:
+        log.info("Applied store migrations: %s", ", ".join(applied))
+    with db.connect(url) as conn:
         rows = integrations.list_all(conn)
     active = []
     for i in rows:

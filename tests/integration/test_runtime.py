@@ -81,3 +81,15 @@ def test_steps_of_one_dag_run_share_a_run_row(store: str, monkeypatch: pytest.Mo
         run = tracking.get_run(conn, first["run_id"])
     assert run["counts"] == {"extracted": 3, "transformed": 3}
     assert set(run["timings"]) == {"extract_s", "transform_s"}
+
+
+def test_the_integrations_task_migrates_a_new_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment's first DAG run needs no separate migration step."""
+    from tests.support import test_database
+
+    with test_database() as url:
+        monkeypatch.setenv("SYNC_DATABASE_URL", url)
+        assert runtime.connected_integrations() == []
+        with db.connect(url) as conn:
+            applied = conn.execute("SELECT count(*) AS n FROM sync.schema_migration").fetchone()["n"]
+        assert applied >= 4
