@@ -51,13 +51,22 @@ def seed_before_connect(s: stack.Stack) -> bool:
 
 
 def seed_after_connect(s: stack.Stack) -> None:
-    """Customers created in QuickBooks, and payments taken in the CRM, after the integration was connected."""
+    """Customers created in QuickBooks, and payments taken in the CRM, after the integration was connected.
+
+    Numbered after what the emulators already hold, so connecting again (a new database against
+    emulators that kept their state) seeds new people rather than clashing with the old ones.
+    """
     from emulators.seed_data import hl_transactions, qbo_customers
 
-    requests.post(f"{s.qbo_url}/_admin/seed", timeout=30,
-                  json={"realmId": DEMO_REALM, "Customer": qbo_customers(NEW_CUSTOMERS, seed=7)}).raise_for_status()
+    qbo_state = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()["realms"].get(DEMO_REALM, {})
+    known = (qbo_state.get("counts") or {}).get("Customer", 0)
+    paid = (requests.get(f"{s.highlevel_url}/_admin/state", timeout=10).json().get("counts") or {}).get(
+        "transactions", 0)
+    requests.post(f"{s.qbo_url}/_admin/seed", timeout=30, json={
+        "realmId": DEMO_REALM, "Customer": qbo_customers(NEW_CUSTOMERS, seed=7, start=known - OLD_CUSTOMERS)},
+    ).raise_for_status()
     requests.post(f"{s.highlevel_url}/_admin/seed", timeout=30,
-                  json={"transactions": hl_transactions(DEMO_LOCATION, NEW_PAYMENTS)}).raise_for_status()
+                  json={"transactions": hl_transactions(DEMO_LOCATION, NEW_PAYMENTS, seed=5 + paid)}).raise_for_status()
 
 
 def ensure_integration() -> bool:
