@@ -18,7 +18,7 @@ from emulators.quickbooks.store import BY_PATH, ENTITIES, HAS_ACTIVE, Company, C
 from emulators.quickbooks.throttle import Limits, Throttle
 
 MEDIA_TYPE = "application/json;charset=utf-8"
-SEED_ORDER = ("Account", "Item", "Customer", "Invoice", "SalesReceipt", "Payment")
+SEED_ORDER = ("Account", "Item", "Customer", "Invoice", "SalesReceipt", "RefundReceipt", "Payment")
 
 
 def _answer(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:

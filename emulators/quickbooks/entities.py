@@ -21,12 +21,13 @@ READ_ONLY = ("Id", "SyncToken", "MetaData", "domain", "sparse", "status")
 COMPUTED = {
     "Invoice": ("TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt"),
     "SalesReceipt": ("TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt"),
+    "RefundReceipt": ("TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "RemainingCredit"),
     "Payment": ("UnappliedAmt",),
     "Customer": ("Balance", "BalanceWithJobs", "FullyQualifiedName"),
     "Item": ("FullyQualifiedName",),
     "Account": ("FullyQualifiedName", "CurrentBalance", "CurrentBalanceWithSubAccounts"),
 }
-DELETABLE = frozenset({"Payment", "SalesReceipt", "Invoice"})
+DELETABLE = frozenset({"Payment", "SalesReceipt", "RefundReceipt", "Invoice"})
 NAME_MAX = 500
 COPIED_FROM_CUSTOMER = (("BillAddr", "BillAddr"), ("ShipAddr", "ShipAddr"), ("PrimaryEmailAddr", "BillEmail"))
 BAD_NAME_CHARS = (":", "\t", "\n", "\r")
@@ -303,6 +304,9 @@ def _sales(entity: str) -> Callable[[Company, dict[str, Any], Record | None], di
                 body["DepositToAccountRef"] = _resolve_ref(
                     company, "Account", deposit, "DepositToAccountRef", True
                 )
+            elif entity == "RefundReceipt":
+                # QBO needs the account the refund is paid from; it picks no default.
+                raise faults.required("DepositToAccountRef")
             elif (default := _default_deposit_account(company)) is not None:
                 body["DepositToAccountRef"] = default
         return body
@@ -376,6 +380,7 @@ RULES: dict[str, Callable[[Company, dict[str, Any], Record | None], dict[str, An
     "Account": _account,
     "Invoice": _sales("Invoice"),
     "SalesReceipt": _sales("SalesReceipt"),
+    "RefundReceipt": _sales("RefundReceipt"),
     "Payment": _payment,
 }
 

@@ -201,6 +201,14 @@ SALESRECEIPT: frozenset[str] = SALES_TRANSACTION | frozenset(
     }
 )
 
+# A refund of (part of) a sale: a SalesTransaction plus the credit it leaves.
+REFUNDRECEIPT: frozenset[str] = SALES_TRANSACTION | frozenset(
+    {
+        "RefundReceiptEx",
+        "RemainingCredit",
+    }
+)
+
 PAYMENT: frozenset[str] = frozenset(
     {
         "Id",
@@ -390,6 +398,7 @@ PROPERTIES: dict[str, frozenset[str]] = {
     "Customer": CUSTOMER,
     "Invoice": INVOICE,
     "SalesReceipt": SALESRECEIPT,
+    "RefundReceipt": REFUNDRECEIPT,
     "Payment": PAYMENT,
     "Item": ITEM,
     "Account": ACCOUNT,

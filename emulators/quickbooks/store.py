@@ -14,7 +14,7 @@ from typing import Any
 
 from emulators.quickbooks.clock import meta_time, now
 
-ENTITIES = ("Customer", "Invoice", "SalesReceipt", "Payment", "Item", "Account")
+ENTITIES = ("Customer", "Invoice", "SalesReceipt", "RefundReceipt", "Payment", "Item", "Account")
 BY_PATH = {name.lower(): name for name in ENTITIES}
 HAS_ACTIVE = frozenset({"Customer", "Item", "Account"})
 CURRENCY_NAMES = {

@@ -1,7 +1,9 @@
 -- Per day and currency touched by a run: the CRM total of eligible payments against the QBO total
 -- of the receipts created for them (TotalAmt from QBO's own answers). Payments without a receipt
 -- are counted apart, by their row status, so a gap the tracking already explains (rejected,
--- failed, not yet loaded) is told from one it does not (a receipt whose total differs).
+-- failed, not yet loaded) is told from one it does not (a receipt whose total differs). Refunds are
+-- netted on both sides: what the CRM refunded of receipted payments against the refund receipts'
+-- totals in QBO; a refund not yet in QBO is counted apart.
 SELECT r.txn_day, r.currency,
        count(*)                                                   AS payments,
        sum(r.crm_amount)                                          AS crm_total,
@@ -13,8 +15,16 @@ SELECT r.txn_day, r.currency,
        count(*) FILTER (WHERE r.receipt_id IS NULL AND rs.status IN ('failed', 'dead'))      AS outstanding_failed,
        count(*) FILTER (WHERE r.receipt_id IS NULL AND rs.status IS DISTINCT FROM 'rejected'
                                                    AND rs.status IS DISTINCT FROM 'failed'
-                                                   AND rs.status IS DISTINCT FROM 'dead')    AS outstanding_other
+                                                   AND rs.status IS DISTINCT FROM 'dead')    AS outstanding_other,
+       coalesce(sum(r.crm_refunded) FILTER (WHERE r.receipt_id IS NOT NULL), 0)   AS crm_refunded,
+       coalesce(sum(r.refunded_total), 0)                                          AS refunded_in_qbo,
+       coalesce(sum(f.qbo_refunded), 0)                                            AS qbo_refunded
 FROM sync.receipt AS r
+LEFT JOIN (SELECT source_id, sum(qbo_total) AS qbo_refunded
+           FROM sync.refund
+           WHERE integration_id = %(integration_id)s AND refund_receipt_id IS NOT NULL
+           GROUP BY source_id) AS f
+       ON f.source_id = r.source_id
 LEFT JOIN sync.row_status AS rs
        ON rs.integration_id = r.integration_id AND rs.flow = 'receipts' AND rs.source_id = r.source_id
 WHERE r.integration_id = %(integration_id)s

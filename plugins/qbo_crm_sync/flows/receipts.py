@@ -126,9 +126,11 @@ def transform(job: Job) -> dict[str, Any]:
     outcomes: list[Outcome] = []
     with job.connect() as conn:
         done = {sid: r for sid, r in _receipts(conn, integration.id, list(source_hash)).items() if r["receipt_id"]}
+    refunds = _refunds_to_queue(rows, done)
     for sid, r in done.items():
-        outcomes.append(Outcome(sid, "loaded", f"sales receipt {r['receipt_id']} already created; a later change "
-                                "in the CRM (e.g. a refund) is not applied to it", target_id=r["receipt_id"],
+        if sid in refunds:
+            continue
+        outcomes.append(Outcome(sid, "loaded", _receipt_note(r), target_id=r["receipt_id"],
                                 payload_hash=source_hash[sid]))
     fresh = [r for r in rows if r["source_id"] not in done]
     early = [r for r in fresh if r["created_at_source"] and r["created_at_source"] < integration.connected_at]
@@ -159,15 +161,52 @@ def transform(job: Job) -> dict[str, Any]:
         _put_receipts(conn, job, eligible)
         settled = [o.source_id for o in outcomes if o.status in ("skipped", "rejected")]
         outbox.remove(conn, integration.id, FLOW, settled)
-        outbox.put(conn, integration.id, FLOW, job.run_id, queued)
+        outbox.put(conn, integration.id, FLOW, job.run_id, queued + list(refunds.values()))
+        _refunds_seen(conn, job, rows, done)
         counts = tracking.record(conn, job.run_id, integration.id, FLOW, outcomes)
         if verdicts is not None:
             tracking.save_validation(conn, job.run_id, suite.name, verdicts.result)
         conn.commit()
     result = {"transformed": len(rows), "rejected": counts.get("rejected", 0),
-              "skipped": counts.get("skipped", 0), "queued": len(queued)}
+              "skipped": counts.get("skipped", 0), "queued": len(queued), "refunds_queued": len(refunds)}
     log.info("Transformed %(transformed)d: %(queued)d queued, %(rejected)d rejected, %(skipped)d skipped", result)
     return result
+
+
+def _receipt_note(receipt: dict[str, Any]) -> str:
+    note = f"sales receipt {receipt['receipt_id']} already created"
+    if receipt["refunded_total"]:
+        note += (f"; refunded {Decimal(receipt['refunded_total']):.2f} in QBO (RefundReceipt "
+                 f"{receipt['refund_receipt_id']})")
+    return note + "; later changes in the CRM other than refunds are not applied to it"
+
+
+def _refunds_to_queue(rows: list[dict[str, Any]], done: dict[str, dict[str, Any]]) -> dict[str, outbox.Item]:
+    """Receipted payments the CRM has refunded more of than QBO holds: one refund step each,
+    named by the CRM's cumulative refunded amount (the amount itself is worked out at load)."""
+    from qbo_crm_sync.flows.receipts_mapping import refunded_amount, txn_date
+
+    out: dict[str, outbox.Item] = {}
+    for row in rows:
+        receipt = done.get(row["source_id"])
+        if receipt is None:
+            continue
+        refunded = refunded_amount(row["raw"], Decimal(receipt["crm_amount"]))
+        if refunded > Decimal(receipt["refunded_total"]):
+            day = txn_date(row["raw"], keys=("updatedAt",))
+            out[row["source_id"]] = outbox.Item(row["source_id"], {"refund": {
+                "refunded_total": str(refunded), "txn_date": day}}, row["payload_hash"])
+    return out
+
+
+def _refunds_seen(conn: Connection, job: Job, rows: list[dict[str, Any]], done: dict[str, dict[str, Any]]) -> None:
+    from qbo_crm_sync.flows.receipts_mapping import refunded_amount
+
+    seen = {r["source_id"]: refunded_amount(r["raw"], Decimal(done[r["source_id"]]["crm_amount"]))
+            for r in rows if r["source_id"] in done}
+    if seen:
+        conn.execute(query("receipts_refund_seen"), {"integration_id": job.integration.id, "run_id": job.run_id,
+                                                     "source_ids": list(seen), "amounts": list(seen.values())})
 
 
 def _receipts(conn: Connection, integration_id: int, source_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -9,6 +9,9 @@ Classification decides whether a HighLevel transaction becomes a receipt at all:
 - failed, pending or refunded payments, test-mode payments (unless the integration opts in),
   zero amounts and any other source type are skipped with the reason.
 
+A refund seen after the receipt exists becomes a RefundReceipt for the difference between what the
+CRM has refunded and what QBO already holds as refunds (:func:`refunded_amount`, :func:`refund_body`).
+
 Money is Decimal throughout; a receipt's total equals the CRM amount to the cent.
 """
 
@@ -65,6 +68,49 @@ def doc_number(transaction_id: str) -> str:
     return "X" + _base36(digest % 36**19, 19)
 
 
+def refund_doc_number(transaction_id: str, refunded_total: Decimal) -> str:
+    """The DocNumber of the refund step that brings a payment's QBO refunds to ``refunded_total``:
+    "R" + 19 base-36 digits of SHA-256 over (transaction, cumulative amount), so one step has one number."""
+    text = f"{transaction_id}|{refunded_total.quantize(CENT)}"
+    digest = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:13], "big")
+    return "R" + _base36(digest % 36**19, 19)
+
+
+def refunded_amount(raw: dict[str, Any], paid: Decimal) -> Decimal:
+    """How much of a payment the CRM has refunded: ``amountRefunded``, else all of it when the
+    status says refunded (not partially); never more than was paid."""
+    refunded = money(raw.get("amountRefunded")) or Decimal(0)
+    status = _status(raw)
+    if refunded <= 0 and "refund" in status and "partial" not in status:
+        refunded = paid
+    return max(Decimal(0), min(refunded, paid))
+
+
+def refund_body(source_id: str, receipt: dict[str, Any], refunded_total: Decimal, amount: Decimal,
+                txn_day: str | None) -> dict[str, Any]:
+    """A RefundReceipt for ``amount`` against the sales receipt ``receipt`` (a sync.receipt row):
+    its customer, item and account, named in the PrivateNote."""
+    detail: dict[str, Any] = {"Qty": Decimal(1), "UnitPrice": amount}
+    if receipt.get("item_id"):
+        detail["ItemRef"] = {"value": str(receipt["item_id"])}
+    body: dict[str, Any] = {
+        "DocNumber": refund_doc_number(source_id, refunded_total),
+        "PrivateNote": (f"HighLevel transaction {source_id}: refund of {amount:.2f} (refunded "
+                        f"{refunded_total:.2f} in all) against SalesReceipt {receipt['receipt_id']} "
+                        f"({receipt['doc_number']})")[:NOTE_MAX],
+        "CustomerRef": {"value": str(receipt["customer_id"])},
+        "CurrencyRef": {"value": receipt["currency"]},
+        "DepositToAccountRef": {"value": str(receipt["deposit_account_id"])},
+        "Line": [{"DetailType": "SalesItemLineDetail", "Amount": amount,
+                  "Description": f"Refund of HighLevel transaction {source_id}"[:DESCRIPTION_MAX],
+                  "SalesItemLineDetail": detail}],
+        "TxnTaxDetail": {"TotalTax": Decimal("0")},
+    }
+    if txn_day:
+        body["TxnDate"] = txn_day
+    return body
+
+
 def money(value: Any) -> Decimal | None:
     """A Decimal from an API number (never through float's binary rounding), or None."""
     if value is None or isinstance(value, bool):
@@ -113,9 +159,10 @@ def classify(raw: dict[str, Any], include_test_mode: bool = False) -> tuple[str 
     return kind, None
 
 
-def txn_date(raw: dict[str, Any], zone: ZoneInfo = QBO_TIME_ZONE) -> str | None:
+def txn_date(raw: dict[str, Any], zone: ZoneInfo = QBO_TIME_ZONE,
+             keys: tuple[str, ...] = ("fulfilledAt", "createdAt")) -> str | None:
     """The payment's day in the company's time zone (when it was charged, else created)."""
-    for key in ("fulfilledAt", "createdAt"):
+    for key in keys:
         value = raw.get(key)
         if not value:
             continue
