@@ -10,15 +10,18 @@ DOC = """
 **What it does.** Every 5 minutes, for each connected integration: pulls the CRM's payment
 transactions since the last run into `staging.crm_transaction`, keeps those taken through order
 forms, subscriptions, memberships and calendar bookings (invoice payments belong to the invoice
-flow; failed, pending, refunded, test-mode and other payments are skipped with the reason),
-checks them (Great Expectations suite `receipts`), finds or creates the QuickBooks customer by
-email, and creates one sales receipt per payment through QBO's batch endpoint. Every
+flow; failed, pending, test-mode, other payments and payments refunded before they had a
+receipt are skipped with the reason), checks them (Great Expectations suite `receipts`), finds or
+creates the QuickBooks customer by email, and creates one sales receipt per payment through QBO's
+batch endpoint. A payment refunded (fully or in part) after its receipt exists gets a QuickBooks
+refund receipt for the newly refunded amount, against the same customer, item and deposit account
+(`sync.refund` holds one row per refund step; the row's reason names the refund and the receipt). Every
 transaction ends in one state in `sync.row_status` (flow `receipts`). The receipt carries the CRM
 transaction id in its private note and a DocNumber derived from it.
 
 **Healthy looks like.** Runs green every 5 minutes; the `report` task's log ends with a summary
 where `failed` is 0 and the reconciliation (per day and currency: CRM total of eligible payments
-vs QBO total of the receipts created) shows no `MISMATCH`.
+vs QBO total of the receipts created, refunds netted on both sides) shows no `MISMATCH`.
 
 **When it fails.**
 - `integrations` fails: the sync database is unreachable or not migrated (`python -m qbo_crm_sync db migrate`).
@@ -33,8 +36,11 @@ vs QBO total of the receipts created) shows no `MISMATCH`.
   retried each run and become `dead` after 5 attempts.
 - Rejected rows are data problems in the CRM (no contact email, another currency than the company's,
   zero or negative amounts): fix them in the CRM or record them in QuickBooks by hand.
-- A reconciliation `MISMATCH` with no failed rows: compare `sync.receipt` for that day with the
-  receipts in QuickBooks (DocNumber = the CRM transaction's code).
+- A reconciliation `MISMATCH` with no failed rows: compare `sync.receipt` (and `sync.refund`) for
+  that day with the receipts and refund receipts in QuickBooks (DocNumber = the CRM transaction's
+  code; a refund's DocNumber starts with `R`). "not yet in QBO" refunds are queued and go out next load.
+- Rows `failed` with "QuickBooks refused the refund receipt": read the reason; the refund step is
+  retried each run (a new request id per try, the same DocNumber).
 """
 
 flow_dag(

@@ -481,3 +481,26 @@ def test_emitted_property_names_are_xsd_elements(books: Qbo) -> None:
     }
     for entity, body in produced.items():
         assert unknown_keys(body, entity, entity) == [], f"{entity} emits keys outside the XSD"
+
+
+@pytest.mark.skipif(not XSD.is_dir(), reason=f"QBO XSD not found at {XSD.resolve()}")
+def test_refund_receipt_is_written_read_and_emitted_like_qbo(books: Qbo) -> None:
+    customer = books.create("Customer", {"DisplayName": "Refund Rita"})
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 12.5,
+            "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1, "UnitPrice": 12.5}}
+    body = {"CustomerRef": {"value": customer["Id"]}, "Line": [line], "PrivateNote": "returned"}
+    missing = books.post("refundreceipt", body)
+    assert missing.status_code == 400 and "DepositToAccountRef" in missing.text  # no default "refund from"
+    account = books.create("Account", {"Name": "Checking", "AccountType": "Bank"})
+    refund = books.create("RefundReceipt", body | {"DepositToAccountRef": {"value": account["Id"]}})
+    assert refund["TotalAmt"] == 12.5 and refund["Balance"] == 0
+    assert refund["DepositToAccountRef"]["value"] == account["Id"]
+    assert books.read("RefundReceipt", refund["Id"]) == refund
+    assert [r["Id"] for r in books.query("SELECT * FROM RefundReceipt")["RefundReceipt"]] == [refund["Id"]]
+    batch = books.session.post(f"{books.v3}/batch", json={"BatchItemRequest": [
+        {"bId": "r1", "operation": "create",
+         "RefundReceipt": body | {"DepositToAccountRef": {"value": account["Id"]}}}]}, timeout=10)
+    assert batch.status_code == 200 and batch.json()["BatchItemResponse"][0]["RefundReceipt"]["TotalAmt"] == 12.5
+    listed = requests.get(f"{books.base}/_admin/entities/{books.realm}/RefundReceipt", timeout=5).json()
+    assert len(listed["RefundReceipt"]) == 2
+    assert unknown_keys(refund, "RefundReceipt", "RefundReceipt") == []

@@ -12,8 +12,14 @@
   through ``/batch`` (30 per request, a write-ahead log per batch, a deterministic bId per
   payment and try), each answer applied in one transaction: row status, entity map, receipt row
   (with QBO's TotalAmt) and outbox together.
+- refunds: a receipted payment the CRM later refunds (fully or in part) is queued again as a refund
+  step named by its cumulative refunded amount; load sends one RefundReceipt for the difference to
+  what QBO already holds (same customer, item and deposit account as the receipt), through the
+  same batch log, and records it in ``sync.refund``. A payment refunded before it had a receipt
+  stays skipped: there is nothing to refund in QBO.
 - report: the run's summary plus, per day and currency, the CRM total of eligible payments next
-  to the QBO total of the receipts created for them; a difference is flagged.
+  to the QBO total of the receipts created for them, refunds netted on both sides; a difference is
+  flagged.
 """
 
 from __future__ import annotations
@@ -247,6 +253,14 @@ class _Applier:
         self._lock = threading.Lock()
 
     def __call__(self, conn: Connection, items: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+        refunds = [(i, r) for i, r in zip(items, results, strict=True) if "RefundReceipt" in i]
+        sales = [(i, r) for i, r in zip(items, results, strict=True) if "RefundReceipt" not in i]
+        if sales:
+            self._sales(conn, [i for i, _ in sales], [r for _, r in sales])
+        if refunds:
+            self._refunds(conn, [i for i, _ in refunds], [r for _, r in refunds])
+
+    def _sales(self, conn: Connection, items: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
         iid = self.job.integration.id
         docs = [i["SalesReceipt"]["DocNumber"] for i in items]
         known = {r["doc_number"]: r for r in conn.execute(
@@ -267,6 +281,7 @@ class _Applier:
                 conn.execute(query("receipts_created"), {
                     "integration_id": iid, "source_id": sid, "receipt_id": str(receipt["Id"]),
                     "customer_id": customer_id, "qbo_total": money(receipt.get("TotalAmt")),
+                    "deposit_account_id": _ref(receipt.get("DepositToAccountRef")), "item_id": _item_of(receipt),
                     "run_id": self.job.run_id})
                 outcomes.append(Outcome(sid, "loaded", "created sales receipt", target_id=str(receipt["Id"]),
                                         payload_hash=row["payload_hash"]))
@@ -279,6 +294,46 @@ class _Applier:
                                                          "run_id": self.job.run_id})
                 outcomes.append(Outcome(sid, "failed", f"QuickBooks refused the receipt: {error}",
                                         payload_hash=row["payload_hash"]))
+        self._settle(conn, outcomes, mapped)
+
+    def _refunds(self, conn: Connection, items: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+        iid = self.job.integration.id
+        docs = [i["RefundReceipt"]["DocNumber"] for i in items]
+        known = {r["doc_number"]: r for r in conn.execute(
+            query("refunds_by_doc_number"), {"integration_id": iid, "doc_numbers": docs}).fetchall()}
+        outcomes: list[Outcome] = []
+        mapped: list[dict[str, Any]] = []
+        for item, result in zip(items, results, strict=True):
+            doc = item["RefundReceipt"]["DocNumber"]
+            step = known.get(doc)
+            if step is None:
+                log.error("Batch answer for refund DocNumber %s matches no tracked refund", doc)
+                continue
+            sid, total = step["source_id"], Decimal(step["refunded_total"])
+            error = result.get("error")
+            refund = result.get("RefundReceipt")
+            if error is None and refund:
+                amount = money(refund.get("TotalAmt"))
+                conn.execute(query("refunds_created"), {
+                    "integration_id": iid, "doc_number": doc, "refund_receipt_id": str(refund["Id"]),
+                    "qbo_total": amount, "run_id": self.job.run_id})
+                outcomes.append(Outcome(
+                    sid, "loaded", f"refunded {amount if amount is not None else step['amount']:.2f} in QBO: "
+                    f"RefundReceipt {refund['Id']} against SalesReceipt {step['receipt_id']} "
+                    f"(refunded {total:.2f} in all)", target_id=step["receipt_id"], payload_hash=step["payload_hash"]))
+                mapped.append({"integration_id": iid, "source_system": "highlevel", "source_type": "transaction",
+                               "source_id": f"{sid}/refund/{total:.2f}", "target_system": "quickbooks",
+                               "target_type": "refund_receipt", "target_id": str(refund["Id"]),
+                               "payload_hash": step["payload_hash"], "sync_token": refund.get("SyncToken")})
+            else:
+                conn.execute(query("refunds_refused"), {"integration_id": iid, "doc_number": doc,
+                                                        "run_id": self.job.run_id})
+                outcomes.append(Outcome(sid, "failed", f"QuickBooks refused the refund receipt: {error}",
+                                        target_id=step["receipt_id"], payload_hash=step["payload_hash"]))
+        self._settle(conn, outcomes, mapped)
+
+    def _settle(self, conn: Connection, outcomes: list[Outcome], mapped: list[dict[str, Any]]) -> None:
+        iid = self.job.integration.id
         counts = tracking.record(conn, self.job.run_id, iid, FLOW, outcomes)
         tracking.entity_map_put(conn, mapped)
         outbox.remove(conn, iid, FLOW, [o.source_id for o in outcomes if o.status in ("loaded", "dead")])
@@ -288,6 +343,19 @@ class _Applier:
         with self._lock:
             for status, n in counts.items():
                 self.totals[status] = self.totals.get(status, 0) + n
+
+
+def _ref(ref: Any) -> str | None:
+    value = (ref or {}).get("value") if isinstance(ref, dict) else None
+    return str(value) if value else None
+
+
+def _item_of(receipt: dict[str, Any]) -> str | None:
+    """The ItemRef of the receipt's first item line: what its refunds are booked against."""
+    for line in receipt.get("Line") or []:
+        if line.get("DetailType") == "SalesItemLineDetail":
+            return _ref((line.get("SalesItemLineDetail") or {}).get("ItemRef"))
+    return None
 
 
 def _decode(item: dict[str, Any]) -> dict[str, Any]:
@@ -318,16 +386,18 @@ def _load_locked(job: Job) -> dict[str, Any]:
         log.info("Nothing to load")
         return {"to_load": 0, "resent_batches": resent, **applier.totals, **_requests(job)}
 
+    refund_items = [i for i in items if "refund" in i.payload]
+    sale_items = [i for i in items if "refund" not in i.payload]
     # Created already (e.g. by a re-sent batch): settle without writing again.
     outcomes = [Outcome(i.source_id, "loaded", "sales receipt already created",
                         target_id=receipts[i.source_id]["receipt_id"], payload_hash=i.payload_hash)
-                for i in items if receipts.get(i.source_id, {}).get("receipt_id")]
-    todo = [i for i in items if not receipts.get(i.source_id, {}).get("receipt_id")]
+                for i in sale_items if receipts.get(i.source_id, {}).get("receipt_id")]
+    todo = [i for i in sale_items if not receipts.get(i.source_id, {}).get("receipt_id")]
     names: dict[str, str | None] = {}
     for item in todo:
         names.setdefault(item.payload["email"], item.payload.get("name"))
     log.info("Loading %d receipts for %d customer email(s)", len(todo), len(names))
-    resolved = qbo_customers.resolve(job, names)
+    resolved = qbo_customers.resolve(job, names) if names else {}
 
     batch_items: list[dict[str, Any]] = []
     for item in todo:
@@ -345,8 +415,11 @@ def _load_locked(job: Job) -> dict[str, Any]:
         applier.add(tracking.record(conn, job.run_id, iid, FLOW, outcomes))
         outbox.remove(conn, iid, FLOW, [o.source_id for o in outcomes if o.status in ("loaded", "dead")])
         conn.commit()
+    refund_batch = _refund_steps(job, applier, refund_items, receipts)
 
     chunks = [batch_items[i:i + BATCH_ITEMS] for i in range(0, len(batch_items), BATCH_ITEMS)]
+    # Refunds go after the receipts, in batches of their own.
+    chunks += [refund_batch[i:i + BATCH_ITEMS] for i in range(0, len(refund_batch), BATCH_ITEMS)]
     unknown = 0
     with ThreadPoolExecutor(SEND_WORKERS, thread_name_prefix="qbo-receipts") as pool:
         futures = [pool.submit(qbo_batch_log.send, job, PURPOSE, chunk, applier, _decode) for chunk in chunks]
@@ -359,8 +432,71 @@ def _load_locked(job: Job) -> dict[str, Any]:
         log.warning("%d receipt batch(es) without an answer: re-sent first next run", unknown)
     return {"to_load": len(items), "loaded": applier.totals.get("loaded", 0),
             "failed": applier.totals.get("failed", 0), "dead": applier.totals.get("dead", 0),
-            "batches": len(chunks), "unknown_batches": unknown, "resent_batches": resent,
+            "refunds": len(refund_batch), "batches": len(chunks), "unknown_batches": unknown,
+            "resent_batches": resent,
             "deferred": unknown * BATCH_ITEMS, **_requests(job)}
+
+
+def _refund_steps(job: Job, applier: _Applier, items: list[outbox.Item],
+                  receipts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Batch items for the queued refund steps, each for the difference between the CRM's refunded
+    amount and what QBO holds already (read after every pending batch was settled, so a step whose
+    first send landed is not refunded again). Steps with nothing left to refund are settled here."""
+    from qbo_crm_sync.flows.receipts_mapping import refund_body
+    from qbo_crm_sync.hooks.quickbooks import request_id
+
+    iid = job.integration.id
+    outcomes: list[Outcome] = []
+    batch: list[dict[str, Any]] = []
+    done: list[str] = []
+    with job.connect() as conn:
+        for item in items:
+            sid = item.source_id
+            receipt = receipts.get(sid) or {}
+            if not receipt.get("receipt_id"):
+                outcomes.append(Outcome(sid, "skipped", "refunded in the CRM: no sales receipt in QBO to refund",
+                                        payload_hash=item.payload_hash))
+                done.append(sid)
+                continue
+            total = min(Decimal(item.payload["refund"]["refunded_total"]), Decimal(receipt["crm_amount"]))
+            amount = total - Decimal(receipt["refunded_total"])
+            if amount <= 0:
+                outcomes.append(Outcome(sid, "loaded", _receipt_note(receipt), target_id=receipt["receipt_id"],
+                                        payload_hash=item.payload_hash))
+                continue
+            receipt = _with_receipt_refs(job, receipt)
+            if not receipt.get("deposit_account_id"):
+                outcomes.append(Outcome(sid, "failed", f"sales receipt {receipt['receipt_id']} names no deposit "
+                                        "account to refund from", target_id=receipt["receipt_id"],
+                                        payload_hash=item.payload_hash))
+                continue
+            body = refund_body(sid, receipt, total, amount, item.payload["refund"].get("txn_date"))
+            step = conn.execute(query("refunds_put"), {
+                "integration_id": iid, "source_id": sid, "refunded_total": total, "amount": amount,
+                "doc_number": body["DocNumber"], "receipt_id": receipt["receipt_id"],
+                "payload_hash": item.payload_hash, "run_id": job.run_id}).fetchone()
+            assert step is not None
+            batch.append({"bId": request_id("refund", iid, sid, f"{total:.2f}", step["tries"]),
+                          "operation": "create", "RefundReceipt": body})
+        applier.add(tracking.record(conn, job.run_id, iid, FLOW, outcomes))
+        outbox.remove(conn, iid, FLOW, [o.source_id for o in outcomes if o.status in ("loaded", "dead")] + done)
+        conn.commit()
+    if batch:
+        log.info("Refunding %d payment(s) in QBO", len(batch))
+    return batch
+
+
+def _with_receipt_refs(job: Job, receipt: dict[str, Any]) -> dict[str, Any]:
+    """The receipt's deposit account and item, read from QBO when not recorded (older receipts)."""
+    from qbo_crm_sync.hooks.quickbooks import quote
+
+    if receipt.get("deposit_account_id") and receipt.get("item_id"):
+        return receipt
+    found = job.qbo.query_one(f"SELECT * FROM SalesReceipt WHERE Id = {quote(str(receipt['receipt_id']))}")  # noqa: S608
+    if not found:
+        return receipt
+    return {**receipt, "deposit_account_id": receipt.get("deposit_account_id") or _ref(found.get("DepositToAccountRef")),
+            "item_id": receipt.get("item_id") or _item_of(found)}
 
 
 def _requests(job: Job) -> dict[str, Any]:
@@ -379,14 +515,17 @@ def reconciliation(conn: Connection, integration_id: int, run_id: int) -> list[d
     """Per day and currency touched by the run: CRM total of eligible payments vs QBO receipts' total.
 
     Payments with no receipt yet are reported apart (rejected, failed, other): the tracking already
-    names them. ``mismatch`` is what it cannot explain: receipts whose QBO total differs from the
-    CRM amounts they were made for.
+    names them. Refunds are netted on both sides (``crm_net``, ``qbo_net``); a CRM refund not yet in
+    QBO is reported apart (``refunds_not_in_qbo``). ``mismatch`` is what it cannot explain: receipts
+    or refund receipts whose QBO totals differ from the CRM amounts they were made for.
     """
     rows = conn.execute(query("receipts_reconciliation"),
                         {"integration_id": integration_id, "run_id": run_id}).fetchall()
     out = []
     for r in rows:
         qbo, receipted = Decimal(r["qbo_total"]), Decimal(r["receipted_crm_total"])
+        crm_refunded, qbo_refunded = Decimal(r["crm_refunded"]), Decimal(r["qbo_refunded"])
+        refunded_in_qbo = Decimal(r["refunded_in_qbo"])
         out.append({
             "day": r["txn_day"].isoformat(), "currency": r["currency"],
             "payments": r["payments"], "crm_total": f"{Decimal(r['crm_total']):.2f}",
@@ -396,7 +535,10 @@ def reconciliation(conn: Connection, integration_id: int, run_id: int) -> list[d
             "outstanding_by_status": {k: n for k, n in (("rejected", r["outstanding_rejected"]),
                                                         ("failed", r["outstanding_failed"]),
                                                         ("not yet loaded", r["outstanding_other"])) if n},
-            "mismatch": qbo != receipted,
+            "crm_refunded": f"{crm_refunded:.2f}", "qbo_refunded": f"{qbo_refunded:.2f}",
+            "crm_net": f"{Decimal(r['crm_total']) - crm_refunded:.2f}", "qbo_net": f"{qbo - qbo_refunded:.2f}",
+            "refunds_not_in_qbo": f"{crm_refunded - refunded_in_qbo:.2f}",
+            "mismatch": qbo != receipted or qbo_refunded != refunded_in_qbo,
         })
     return out
 
@@ -406,13 +548,18 @@ def render_reconciliation(rows: list[dict[str, Any]]) -> str:
         return "  reconciliation: no eligible payments touched by this run"
     lines = ["  reconciliation (day, currency: CRM eligible payments vs QBO receipts; not in QBO, by row status)"]
     for r in rows:
-        flag = "  << MISMATCH: receipt totals differ from the CRM amounts" if r["mismatch"] else ""
+        flag = "  << MISMATCH: QBO totals differ from the CRM amounts" if r["mismatch"] else ""
         gap = ""
         if r["outstanding"]:
             why = ", ".join(f"{n} {status}" for status, n in r["outstanding_by_status"].items())
             gap = f"   not in QBO {r['outstanding_total']:>10} ({why})"
+        refunds = ""
+        if Decimal(r["crm_refunded"]) or Decimal(r["qbo_refunded"]):
+            refunds = f"   refunds CRM {r['crm_refunded']} / QBO {r['qbo_refunded']} (net {r['crm_net']} / {r['qbo_net']})"
+            if Decimal(r["refunds_not_in_qbo"]):
+                refunds += f", {r['refunds_not_in_qbo']} not yet in QBO"
         lines.append(f"    {r['day']} {r['currency']:<4} CRM {r['crm_total']:>12} ({r['payments']:>5})"
-                     f"   QBO {r['qbo_total']:>12} ({r['receipts']:>5}){gap}{flag}")
+                     f"   QBO {r['qbo_total']:>12} ({r['receipts']:>5}){gap}{refunds}{flag}")
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from emulators.seed_data import hl_payers, hl_transactions
 from qbo_crm_sync.flows import qbo_batch_log, receipts
 from qbo_crm_sync.flows.receipts_mapping import doc_number
+from qbo_crm_sync.hooks.http import RetryPolicy
 from qbo_crm_sync.store import db
 from tests.integration.flows.conftest import LOCATION, Env, run_cycle
 
@@ -210,3 +212,135 @@ def test_reconciliation_flags_a_receipt_whose_total_differs(env: Env) -> None:
         rows = receipts.reconciliation(conn, env.integration.id, counts["run_id"])
     assert [r["mismatch"] for r in rows] == [True]
     assert "MISMATCH" in receipts.render_reconciliation(rows)
+
+
+# ----------------------------------------------------------------------------------- refunds
+
+
+def refunded(txn: dict[str, Any], amount: Any, status: str = "refunded") -> dict[str, Any]:
+    """The same CRM transaction after a refund (the CRM keeps the id; amountRefunded is cumulative)."""
+    return {**txn, "status": status, "amountRefunded": amount}
+
+
+def our_refunds(env: Env) -> list[dict[str, Any]]:
+    return [r for r in qbo_all(env, "RefundReceipt") if str(r.get("PrivateNote", "")).startswith("HighLevel")]
+
+
+def refunds_of(env: Env, sid: str) -> list[dict[str, Any]]:
+    return [r for r in our_refunds(env) if f"transaction {sid}:" in r["PrivateNote"]]
+
+
+def test_full_refund_after_receipt_becomes_one_refund_receipt(env: Env) -> None:
+    paid = payment(hexid(101), "Rhea Fund", "rhea@example.com", "120.00", "website")
+    early = payment(hexid(102), "Early Bird", "early@example.com", 80, status="refunded", amountRefunded=80)
+    seed_payments(env, [paid, early])
+    run_cycle(env, receipts)
+    receipt = next(r for r in our_receipts(env) if r["DocNumber"] == doc_number(paid["_id"]))
+    status = env.row_status("receipts")
+    assert status[early["_id"]]["status"] == "skipped" and "refunded" in status[early["_id"]]["reason"]
+
+    seed_payments(env, [refunded(paid, 120)])
+    counts = run_cycle(env, receipts)
+    made = our_refunds(env)
+    assert len(made) == 1  # the early refund has nothing to refund in QBO
+    refund = made[0]
+    assert Decimal(str(refund["TotalAmt"])) == Decimal("120.00")
+    assert refund["CustomerRef"]["value"] == receipt["CustomerRef"]["value"]
+    assert refund["DepositToAccountRef"]["value"] == receipt["DepositToAccountRef"]["value"]
+    item_of = [ln["SalesItemLineDetail"]["ItemRef"]["value"] for ln in receipt["Line"]
+               if ln.get("DetailType") == "SalesItemLineDetail"]
+    assert [ln["SalesItemLineDetail"]["ItemRef"]["value"] for ln in refund["Line"]
+            if ln.get("DetailType") == "SalesItemLineDetail"] == item_of[:1]
+    assert paid["_id"] in refund["PrivateNote"] and f"SalesReceipt {receipt['Id']}" in refund["PrivateNote"]
+    row = env.row_status("receipts")[paid["_id"]]
+    assert row["status"] == "loaded"
+    assert row["reason"].startswith(f"refunded 120.00 in QBO: RefundReceipt {refund['Id']} "
+                                    f"against SalesReceipt {receipt['Id']}")
+    assert env.row_status("receipts")[early["_id"]]["status"] == "skipped"
+    with db.connect(env.db_url) as conn:
+        mapped = conn.execute("SELECT target_id FROM sync.entity_map WHERE integration_id = %s "
+                              "AND target_type = 'refund_receipt'", (env.integration.id,)).fetchall()
+    assert [m["target_id"] for m in mapped] == [refund["Id"]]
+    recon = counts["reconciliation"]
+    assert not any(r["mismatch"] for r in recon)
+    assert sum(Decimal(r["qbo_refunded"]) for r in recon) == Decimal("120.00")
+    assert sum(Decimal(r["refunds_not_in_qbo"]) for r in recon) == 0
+
+    writes = env.requests_to(env.qbo_url, "/batch")
+    for _ in range(2):
+        run_cycle(env, receipts)
+    assert env.requests_to(env.qbo_url, "/batch") == writes
+    assert len(our_refunds(env)) == 1
+    assert_exactly_once(env, 1)
+
+
+def test_partial_then_further_refund_adds_only_the_difference(env: Env) -> None:
+    paid = payment(hexid(201), "Part Ial", "partial@example.com", "100.00", "membership")
+    seed_payments(env, [paid])
+    run_cycle(env, receipts)
+    seed_payments(env, [refunded(paid, "33.33", "partially_refunded")])
+    run_cycle(env, receipts)
+    first = refunds_of(env, paid["_id"])
+    assert [Decimal(str(r["TotalAmt"])) for r in first] == [Decimal("33.33")]
+    run_cycle(env, receipts)  # nothing new in the CRM: nothing new in QBO
+    assert len(refunds_of(env, paid["_id"])) == 1
+
+    seed_payments(env, [refunded(paid, "100.00")])
+    counts = run_cycle(env, receipts)
+    made = refunds_of(env, paid["_id"])
+    assert sorted(Decimal(str(r["TotalAmt"])) for r in made) == [Decimal("33.33"), Decimal("66.67")]
+    assert sum(Decimal(str(r["TotalAmt"])) for r in made) == Decimal("100.00")
+    assert len({r["DocNumber"] for r in made}) == 2
+    assert "refunded 66.67 in QBO" in env.row_status("receipts")[paid["_id"]]["reason"]
+    assert not any(r["mismatch"] for r in counts["reconciliation"])
+    assert [r["crm_net"] for r in counts["reconciliation"]] == ["0.00"]
+    assert [r["qbo_net"] for r in counts["reconciliation"]] == ["0.00"]
+    for _ in range(2):
+        run_cycle(env, receipts)
+    assert len(refunds_of(env, paid["_id"])) == 2
+    with db.connect(env.db_url) as conn:
+        steps = conn.execute("SELECT refunded_total, amount FROM sync.refund WHERE integration_id = %s "
+                             "ORDER BY refunded_total", (env.integration.id,)).fetchall()
+    assert [(s["refunded_total"], s["amount"]) for s in steps] == [
+        (Decimal("33.33"), Decimal("33.33")), (Decimal("100.00"), Decimal("66.67"))]
+
+
+def test_lost_refund_answers_never_refund_twice(env: Env) -> None:
+    # Few, quick retries: a lost answer is left to the next cycle's re-send sooner.
+    env.qbo_settings = dataclasses.replace(env.qbo_settings, retry=RetryPolicy(max_attempts=2, initial_s=0.05,
+                                                                               max_backoff_s=0.2))
+    rows = hl_transactions(LOCATION, 40, payers=hl_payers(6, seed=12), seed=12, corpus=False)
+    seed_payments(env, rows)
+    run_cycle(env, receipts)
+    assert_exactly_once(env, 40)
+    partial = {r["_id"] for r in rows[::2]}
+    first = {r["_id"]: Decimal("5.00") if r["_id"] in partial else Decimal(str(r["amount"])) for r in rows}
+    seed_payments(env, [refunded(r, str(first[r["_id"]]), "partially_refunded" if r["_id"] in partial
+                                 else "refunded") for r in rows])
+    env.faults(env.qbo_url, paths=["/batch"], drop_after_commit_rate=1.0)
+    run_cycle(env, receipts)  # every refund lands in QBO, every answer is lost
+    env.faults(env.qbo_url, drop_after_commit_rate=0)
+    assert len(our_refunds(env)) == 40
+    with db.connect(env.db_url) as conn:
+        assert qbo_batch_log.pending(conn, env.integration.id, "receipts")
+    run_cycle(env, receipts)
+    run_cycle(env, receipts)
+    made = our_refunds(env)
+    assert len(made) == len({r["DocNumber"] for r in made}) == 40  # one per refund step
+    for sid, amount in first.items():
+        assert [Decimal(str(r["TotalAmt"])) for r in refunds_of(env, sid)] == [amount]
+
+    # A second step for the partial ones, again with lost answers.
+    seed_payments(env, [refunded(r, r["amount"]) for r in rows if r["_id"] in partial])
+    env.faults(env.qbo_url, paths=["/batch"], drop_after_commit_rate=0.5)
+    run_cycle(env, receipts)
+    env.faults(env.qbo_url, drop_after_commit_rate=0)
+    run_cycle(env, receipts)
+    run_cycle(env, receipts)
+    made = our_refunds(env)
+    assert len(made) == len({r["DocNumber"] for r in made}) == 40 + len(partial)
+    for r in rows:
+        total = sum((Decimal(str(x["TotalAmt"])) for x in refunds_of(env, r["_id"])), Decimal(0))
+        assert total == Decimal(str(r["amount"]))
+    assert {s["status"] for s in env.row_status("receipts").values()} == {"loaded"}
+    assert_exactly_once(env, 40)
