@@ -8,8 +8,13 @@ had landed are written again. Hence:
 1. a batch's items (with their deterministic bIds, from which the hook derives the requestid) are
    stored and committed before the request is sent;
 2. a batch still ``pending`` after its sender stopped (crash, lost answer, retries exhausted) is
-   re-sent exactly as stored, before any new batch is formed from the same work, so QBO replays
-   its first answer (or, if it never arrived, performs it once);
+   settled before any new batch is formed from the same work: when the flow can tell what landed
+   (``locate``: a deterministic DocNumber, say), the items QBO already holds are applied from
+   what it holds and only the rest is sent again; otherwise it is re-sent as stored, so QBO
+   replays its first answer (or, if it never arrived, performs it once). Replay alone is not
+   trusted: it is reported unreliable in the field (node-quickbooks#38,
+   QuickBooks-V3-DotNET-SDK#352), so every flow either locates or writes something QBO refuses to
+   duplicate (a customer's unique DisplayName);
 3. the answer is applied and the batch closed in one database transaction.
 """
 
@@ -24,7 +29,7 @@ from psycopg.types.json import Jsonb
 
 from qbo_crm_sync.errors import ApiError, AuthError, RetryableError
 from qbo_crm_sync.flows.job import Job
-from qbo_crm_sync.hooks.quickbooks import request_id
+from qbo_crm_sync.hooks.quickbooks import BID_MAX, batch_item_id, request_id
 from qbo_crm_sync.store.db import Connection
 from qbo_crm_sync.store.sql import query
 from qbo_crm_sync.store.staging import dumps
@@ -33,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # apply(conn, items, results): results[i] answers items[i]; a result with "error" is a per-item fault.
 Apply = Callable[[Connection, list[dict[str, Any]], list[dict[str, Any]]], None]
+# locate(items): for each item, what QBO already holds for it (``{"<Entity>": body}``) or None.
+Locate = Callable[[list[dict[str, Any]]], list[dict[str, Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -68,19 +75,97 @@ def send(job: Job, purpose: str, items: list[dict[str, Any]], apply: Apply,
 
 
 def resend_pending(job: Job, purpose: str, apply: Apply,
-                   decode: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item) -> tuple[int, bool]:
-    """Re-send every pending batch of ``purpose`` as stored; answer (how many, all settled)."""
+                   decode: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item,
+                   locate: Locate | None = None) -> tuple[int, bool]:
+    """Settle every pending batch of ``purpose``: apply what ``locate`` finds in QBO, re-send the
+    rest; answer (how many batches, all settled)."""
     with job.connect() as conn:
         waiting = pending(conn, job.integration.id, purpose)
     for batch in waiting:
-        log.warning("Re-sending %s batch %d (%d items, sent %d time(s) before) whose outcome is unknown",
-                    purpose, batch.id, len(batch.items), batch.sends)
+        stored = batch.items
+        if locate is not None:
+            try:
+                stored = _narrow(job, batch, locate, decode, apply)
+            except RetryableError as exc:
+                log.warning("%s batch %d: could not look up what landed (%s); retried next time", purpose, batch.id, exc)
+                return len(waiting), False
+            if not stored:
+                continue
+        log.warning("Re-sending %d item(s) of %s batch %d (sent %d time(s) before) whose outcome is unknown",
+                    len(stored), purpose, batch.id, batch.sends)
         with job.connect() as conn:
             conn.execute(query("qbo_customers_batch_resend"), {"id": batch.id})
             conn.commit()
-        if not _deliver(job, batch.id, [decode(i) for i in batch.items], apply):
+        if not _deliver(job, batch.id, [decode(i) for i in _short_bids(stored)], apply):
             return len(waiting), False
     return len(waiting), True
+
+
+def _narrow(job: Job, batch: Pending, locate: Locate, decode: Callable[[dict[str, Any]], dict[str, Any]],
+            apply: Apply) -> list[dict[str, Any]]:
+    """Apply the items of ``batch`` that QBO already holds; keep (and answer) only the others."""
+    items = [decode(i) for i in batch.items]
+    found = locate(items)
+    landed = [(i, r) for i, r in zip(items, found, strict=True) if r is not None]
+    if not landed:
+        return batch.items
+    rest = [raw for raw, r in zip(batch.items, found, strict=True) if r is None]
+    log.warning("Batch %d: %d of %d item(s) found in QuickBooks already; applied without sending again",
+                batch.id, len(landed), len(items))
+    with job.connect() as conn:
+        if rest:
+            kept = conn.execute(query("qbo_batch_narrow"), {
+                "id": batch.id, "items": Jsonb(rest, dumps=dumps), "request_id": batch_request_id(rest)}).fetchone()
+        else:
+            kept = conn.execute(query("qbo_customers_batch_close"), {"id": batch.id, "state": "done"}).fetchone()
+        if kept is not None:  # an overlapping sender may have settled it already
+            apply(conn, [i for i, _ in landed], [r for _, r in landed])
+        conn.commit()
+    return rest
+
+
+def by_doc_number(qbo: Any) -> Locate:
+    """A ``locate`` for creates named by a deterministic DocNumber: one query per entity and batch
+    (``DocNumber IN (...)``); a transaction counts as the item's only with the same customer too."""
+    from qbo_crm_sync.hooks.quickbooks import quote
+
+    def locate(items: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+        wanted: dict[str, list[str]] = {}
+        for item in items:
+            entity = _entity_of(item)
+            wanted.setdefault(entity, []).append(str(item[entity]["DocNumber"]))
+        held: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for entity, docs in wanted.items():
+            listed = ", ".join(quote(d) for d in sorted(set(docs)))
+            # A QBO query, not SQL: every literal goes through quote().
+            for row in qbo.query(f"SELECT * FROM {entity} WHERE DocNumber IN ({listed})"):  # noqa: S608
+                held.setdefault((entity, str(row.get("DocNumber"))), []).append(row)
+        found: list[dict[str, Any] | None] = []
+        for item in items:
+            entity = _entity_of(item)
+            sent = item[entity]
+            customer = _ref_value(sent.get("CustomerRef"))
+            rows = [r for r in held.get((entity, str(sent["DocNumber"])), [])
+                    if customer is None or _ref_value(r.get("CustomerRef")) == customer]
+            found.append({entity: rows[0]} if rows else None)
+        return found
+
+    return locate
+
+
+def _entity_of(item: dict[str, Any]) -> str:
+    return next(k for k in item if k not in ("bId", "operation"))
+
+
+def _ref_value(ref: Any) -> str | None:
+    value = ref.get("value") if isinstance(ref, dict) else None
+    return str(value) if value not in (None, "") else None
+
+
+def _short_bids(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items logged with the 36-character bIds QBO refuses: re-keyed to short ones (none of them
+    can have landed, since QBO refused the whole request)."""
+    return [i if len(str(i["bId"])) <= BID_MAX else {**i, "bId": batch_item_id(i["bId"])} for i in items]
 
 
 def _deliver(job: Job, batch_id: int, items: list[dict[str, Any]], apply: Apply) -> bool:

@@ -276,7 +276,7 @@ class _Resolver:
     # -- creation
 
     def _create(self, emails: list[str]) -> None:
-        from qbo_crm_sync.hooks.quickbooks import request_id
+        from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
         with self.job.connect() as conn:
             conn.execute(query("qbo_customers_claim_put"), {
@@ -292,7 +292,7 @@ class _Resolver:
             if not todo:
                 break
             items = [{
-                "bId": request_id("customer", self.iid, c["email"], c["tries"]),
+                "bId": batch_item_id("customer", self.iid, c["email"], c["tries"]),
                 "operation": "create",
                 "Customer": {"DisplayName": c["display_name"], "PrimaryEmailAddr": {"Address": c["email"]}},
             } for c in todo]

@@ -369,11 +369,12 @@ def load(job: Job) -> dict[str, Any]:
 
 
 def _load_locked(job: Job) -> dict[str, Any]:
-    from qbo_crm_sync.hooks.quickbooks import request_id
+    from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
     iid = job.integration.id
     applier = _Applier(job)
-    resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, applier, _decode)
+    resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, applier, _decode,
+                                                   locate=qbo_batch_log.by_doc_number(job.qbo))
     if not settled:
         with job.connect() as conn:
             waiting = len(outbox.waiting(conn, iid, FLOW))
@@ -409,7 +410,7 @@ def _load_locked(job: Job) -> dict[str, Any]:
             continue
         tries = (receipts.get(item.source_id) or {}).get("tries", 0)
         body = {**item.payload["receipt"], "CustomerRef": {"value": resolution.customer_id}}
-        batch_items.append({"bId": request_id("receipt", iid, item.source_id, tries), "operation": "create",
+        batch_items.append({"bId": batch_item_id("receipt", iid, item.source_id, tries), "operation": "create",
                             "SalesReceipt": body})
     with job.connect() as conn:
         applier.add(tracking.record(conn, job.run_id, iid, FLOW, outcomes))
@@ -443,7 +444,7 @@ def _refund_steps(job: Job, applier: _Applier, items: list[outbox.Item],
     amount and what QBO holds already (read after every pending batch was settled, so a step whose
     first send landed is not refunded again). Steps with nothing left to refund are settled here."""
     from qbo_crm_sync.flows.receipts_mapping import refund_body
-    from qbo_crm_sync.hooks.quickbooks import request_id
+    from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
     iid = job.integration.id
     outcomes: list[Outcome] = []
@@ -476,7 +477,7 @@ def _refund_steps(job: Job, applier: _Applier, items: list[outbox.Item],
                 "doc_number": body["DocNumber"], "receipt_id": receipt["receipt_id"],
                 "payload_hash": item.payload_hash, "run_id": job.run_id}).fetchone()
             assert step is not None
-            batch.append({"bId": request_id("refund", iid, sid, f"{total:.2f}", step["tries"]),
+            batch.append({"bId": batch_item_id("refund", iid, sid, f"{total:.2f}", step["tries"]),
                           "operation": "create", "RefundReceipt": body})
         applier.add(tracking.record(conn, job.run_id, iid, FLOW, outcomes))
         outbox.remove(conn, iid, FLOW, [o.source_id for o in outcomes if o.status in ("loaded", "dead")] + done)

@@ -7,7 +7,9 @@ workers never race a rotation. The Airflow connection holds only the static clie
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
 import logging
 import os
@@ -70,6 +72,11 @@ logging.getLogger("requests_oauthlib.oauth2_session").addFilter(_drop_debug)
 
 PAGE_SIZE = 1000  # QBO's MAXRESULTS ceiling
 BATCH_SIZE = 30  # operations per batch request
+# QBO refuses a requestid over 50 characters (36 on /batch) and, when a batch carries a requestid,
+# any bId over 10 characters (Intuit developer blog, "requestid", 2015-04-06).
+REQUEST_ID_MAX = 50
+BATCH_REQUEST_ID_MAX = 36
+BID_MAX = 10
 REFRESH_MARGIN_S = 300  # refresh an access token this long before it expires
 _REQUEST_ID_NAMESPACE = uuid.UUID("6f0c2a4e-9d1b-5c37-8e42-1a7b3c9d5e60")
 
@@ -177,9 +184,25 @@ def query_time(value: datetime) -> str:
 def request_id(*parts: object) -> str:
     """Deterministic ``requestid`` for one logical write: the same parts always give the same id.
 
-    36 characters (a UUID), within QBO's 50-character limit and its 36-character ``bId`` limit.
+    36 characters (a UUID): within QBO's limits of 50 (single writes) and 36 (``/batch``).
     """
     return str(uuid.uuid5(_REQUEST_ID_NAMESPACE, "\x1f".join(str(p) for p in parts)))
+
+
+def batch_item_id(*parts: object) -> str:
+    """Deterministic ``bId`` for one batch item: 10 base-32 characters (50 bits) of the parts' hash.
+
+    Unique within a batch of 30 for all practical purposes, and distinct per logical write, so the
+    batch's requestid (derived from its bIds) is distinct per set of writes too.
+    """
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return base64.b32encode(digest).decode()[:BID_MAX].lower()
+
+
+def check_request_id(value: str, limit: int = REQUEST_ID_MAX) -> str:
+    if not value or len(value) > limit:
+        raise ValueError(f"a QBO requestid must have 1 to {limit} characters: {value!r}")
+    return value
 
 
 _PAGING_CLAUSE = re.compile(r"\b(STARTPOSITION|MAXRESULTS)\b", re.IGNORECASE)
@@ -622,7 +645,8 @@ class QuickBooksHook(BaseHook):
     # -- writes (idempotent through requestid)
 
     def create(self, entity: str, body: dict[str, Any], request_id: str) -> dict[str, Any]:
-        answer = self._send("POST", entity.lower(), kind="write", params={"requestid": request_id}, body=body)
+        params = {"requestid": check_request_id(request_id)}
+        answer = self._send("POST", entity.lower(), kind="write", params=params, body=body)
         return answer[entity]
 
     def update(
@@ -632,9 +656,8 @@ class QuickBooksHook(BaseHook):
         if not body.get("Id") or body.get("SyncToken") is None:
             raise ValueError("an update needs the entity's Id and current SyncToken")
         payload = {**body, "sparse": sparse}
-        answer = self._send(
-            "POST", entity.lower(), kind="write", params={"requestid": request_id}, body=payload
-        )
+        params = {"requestid": check_request_id(request_id)}
+        answer = self._send("POST", entity.lower(), kind="write", params=params, body=payload)
         return answer[entity]
 
     def void_invoice(self, invoice_id: str, sync_token: str, request_id: str) -> dict[str, Any]:
@@ -642,7 +665,7 @@ class QuickBooksHook(BaseHook):
             "POST",
             "invoice",
             kind="write",
-            params={"operation": "void", "requestid": request_id},
+            params={"operation": "void", "requestid": check_request_id(request_id)},
             body={"Id": str(invoice_id), "SyncToken": str(sync_token)},
         )
         return answer["Invoice"]
@@ -653,13 +676,17 @@ class QuickBooksHook(BaseHook):
 
         A result is the item's ``BatchItemResponse`` (``bId`` plus the entity or ``QueryResponse``);
         a per-item fault is not raised but returned under ``"error"`` as its typed error. Give each
-        item a deterministic ``bId`` (``request_id(...)``) so a replayed batch writes nothing twice.
+        write a deterministic ``bId`` (``batch_item_id(...)``): the batch's requestid is derived
+        from its bIds, so the same batch sent again carries the same requestid.
         """
         prepared = []
         for index, item in enumerate(items):
             prepared.append({**item, "bId": str(item.get("bId") or f"b{index}")})
         if len({p["bId"] for p in prepared}) != len(prepared):
             raise ValueError("batch items need distinct bIds")
+        too_long = [p["bId"] for p in prepared if len(p["bId"]) > BID_MAX]
+        if too_long:
+            raise ValueError(f"QBO refuses bIds over {BID_MAX} characters in a batch with a requestid: {too_long[:3]}")
         results: list[dict[str, Any]] = []
         for start in range(0, len(prepared), BATCH_SIZE):
             chunk = prepared[start : start + BATCH_SIZE]
@@ -668,7 +695,7 @@ class QuickBooksHook(BaseHook):
                 "POST",
                 "batch",
                 kind="batch",
-                params={"requestid": request_id("batch", *ids)},
+                params={"requestid": check_request_id(request_id("batch", *ids), BATCH_REQUEST_ID_MAX)},
                 body={"BatchItemRequest": chunk},
                 batch=True,
             )
@@ -707,6 +734,7 @@ __all__ = [
     "QuickBooksHook",
     "QuickBooksSettings",
     "authorization_url",
+    "batch_item_id",
     "exchange_code",
     "fault_error",
     "quote",

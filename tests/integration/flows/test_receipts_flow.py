@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 
 from emulators.seed_data import hl_payers, hl_transactions
 from qbo_crm_sync.flows import qbo_batch_log, receipts
@@ -163,10 +165,16 @@ def test_lost_answers_and_crash_between_write_and_commit(env: Env, monkeypatch: 
     with db.connect(env.db_url) as conn:
         pending = qbo_batch_log.pending(conn, env.integration.id, "receipts")
     assert len(pending) == 2
+    since = time.time()
     counts = receipts.load(env.job("receipts"))  # a cleared load task
     assert counts["resent_batches"] == 2
     assert_exactly_once(env, 40)
     assert {r["status"] for r in env.row_status("receipts").values()} == {"loaded"}
+    # What landed was found by DocNumber and applied: nothing was sent again (QBO's requestid
+    # replay is not relied on).
+    sent = requests.get(f"{env.qbo_url}/_admin/requests", params={"since": since}, timeout=5).json()["requests"]
+    assert [r for r in sent if r["path"].endswith("/batch")] == []
+    assert any("DocNumber" in r["query"] for r in sent if r["path"].endswith("/query"))
 
 
 @pytest.mark.parametrize("faults", [{"error_rate": 0.3}, {"storm_s": 2}], ids=["5xx-burst", "429-storm"])

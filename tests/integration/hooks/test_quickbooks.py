@@ -11,7 +11,7 @@ import requests
 
 from qbo_crm_sync.errors import ApiError, AuthError, ConnectionFailed, DuplicateName
 from qbo_crm_sync.hooks.http import RetryPolicy
-from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, quote, request_id, revoke
+from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, batch_item_id, quote, request_id, revoke
 from qbo_crm_sync.store import db
 from qbo_crm_sync.store.tokens import TokenStore
 from tests.integration.conftest import connect_realm
@@ -122,7 +122,7 @@ def test_batch_of_65_items_is_3_requests_with_per_item_faults(qbo, hook):
     hook.create("Customer", {"DisplayName": "Taken Name"}, request_id("customer", "taken"))
     items = [
         {
-            "bId": request_id("batch-customer", i),
+            "bId": batch_item_id("batch-customer", i),
             "operation": "create",
             "Customer": {"DisplayName": "Taken Name" if i == 31 else f"Batch Customer {i}"},
         }

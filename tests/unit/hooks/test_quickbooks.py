@@ -25,6 +25,7 @@ from qbo_crm_sync.hooks.quickbooks import (
     QuickBooksHook,
     QuickBooksSettings,
     authorization_url,
+    batch_item_id,
     fault_error,
     quote,
     request_id,
@@ -123,6 +124,28 @@ def test_request_id_is_deterministic_and_fits_batch():
     assert rid != request_id("invoice", "inv_1232")
     assert len(rid) <= 36
     assert len(request_id("x" * 500)) <= 36
+
+
+def test_batch_item_id_is_short_deterministic_and_distinct():
+    # QBO refuses bIds over 10 characters in a batch that carries a requestid.
+    bid = batch_item_id("receipt", 1, "64f0c2a4e9d1b5c378e421a7", 0)
+    assert bid == batch_item_id("receipt", 1, "64f0c2a4e9d1b5c378e421a7", 0)
+    assert len(bid) == 10 and bid.isalnum()
+    ids = {batch_item_id("receipt", 1, f"{n:024x}", 0) for n in range(20_000)}
+    assert len(ids) == 20_000
+
+
+def test_ids_qbo_refuses_are_never_sent(wire):
+    adapter = wire(lambda req: (200, {"BatchItemResponse": []}))
+    hook = QuickBooksHook("123", MemoryTokenStore({"123": token()}), settings=settings())
+    with pytest.raises(ValueError, match="bIds over 10"):
+        hook.batch([{"bId": request_id("c", 1), "operation": "create", "Customer": {"DisplayName": "A"}}])
+    with pytest.raises(ValueError, match="requestid"):
+        hook.create("Customer", {"DisplayName": "A"}, "r" * 51)
+    assert adapter.requests == []
+    hook.batch([{"bId": batch_item_id("c", 1), "operation": "create", "Customer": {"DisplayName": "A"}}])
+    sent = parse_qs(urlsplit(adapter.requests[-1].url).query)
+    assert len(sent["requestid"][0]) <= 36
 
 
 # ---------------------------------------------------------------------------------- fault mapping
@@ -340,7 +363,7 @@ def test_batch_chunks_of_30_with_item_faults_in_order(wire):
     hook = QuickBooksHook("123", MemoryTokenStore({"123": token()}), settings=settings())
     items = [
         {
-            "bId": request_id("c", i),
+            "bId": batch_item_id("c", i),
             "operation": "create",
             "Customer": {"DisplayName": f"C{i}" + ("dup" if i % 20 == 0 else "")},
         }
