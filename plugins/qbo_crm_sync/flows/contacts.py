@@ -109,9 +109,10 @@ def transform(job: Job) -> dict[str, Any]:
     outcomes: list[Outcome] = []
 
     with job.connect() as conn:
-        echoes = {r["source_id"] for r in conn.execute(
-            query("contacts_crm_originated"),
-            {"integration_id": integration.id, "source_ids": list(source_hash)}).fetchall()}
+        echoes = {r["source_id"] for r in conn.execute(query("contacts_crm_originated"), {
+            "integration_id": integration.id, "source_ids": frame["source_id"].tolist(),
+            "emails": [_email_key(c) for c in frame["raw"]],
+        }).fetchall()}
     for sid in echoes:
         outcomes.append(Outcome(sid, "skipped", "created in QuickBooks by this integration from a CRM contact: "
                                                 "already in the CRM",

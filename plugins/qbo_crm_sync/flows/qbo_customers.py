@@ -7,13 +7,17 @@ order, cheapest first:
 2. a claim already resolved (a customer this code created);
 3. the local mirror of the company's customers (``sync.qbo_customer_mirror``, inactive ones too),
    brought up to date by one CDC call per resolution, so matching thousands of emails costs one
-   metered read instead of one query each; an inactive match is reactivated with a sparse update;
+   metered read instead of one query each;
 4. for a create whose answer was lost (a claim without customer), a QBO query by email
    (``Active IN (true,false)``, the email escaped with quote());
 5. otherwise create the customer through ``/batch``: DisplayName from the contact's name (QBO
    rules: ≤ 500 characters, no colon, tab or newline); when QBO answers Fault 6240 (the name is
    taken, inactive customers, vendors and employees included) the next try uses
-   ``Name (email)``.
+   ``Name (email)``, then ``Name (email) 2``, ``3``… so a create never dies of a name clash.
+
+Whichever way a customer was found, one rule follows: if the accountant has made it inactive, it
+is reactivated with a sparse update (QBO refuses transactions for an inactive customer), and the
+resolution says so.
 
 One email never yields two customers: everything runs under a per-integration advisory lock, a
 create needs the unique claim row of (integration, email), each create carries a deterministic
@@ -79,10 +83,23 @@ def display_name_for(name: Any, email: str | None) -> str | None:
     return text[:NAME_MAX] or None
 
 
-def disambiguated(name: str, email: str) -> str:
-    """``Name (email)``, trimmed to QBO's 500 characters by shortening the name part."""
-    suffix = f" ({email})"
+def disambiguated(name: str, email: str, number: int = 1) -> str:
+    """``Name (email)`` (``Name (email) N`` from the second on), within QBO's 500 characters by
+    shortening the name part."""
+    suffix = f" ({email})" + (f" {number}" if number > 1 else "")
     return (name[: max(NAME_MAX - len(suffix), 1)] + suffix)[:NAME_MAX]
+
+
+def next_display_name(taken: str, email: str) -> str:
+    """The DisplayName to try after ``taken`` was refused as a duplicate: deterministic, so every
+    retry of the same customer walks the same sequence."""
+    marker = f" ({email})"
+    if taken.endswith(marker):
+        return disambiguated(taken[: -len(marker)], email, 2)
+    head, _, number = taken.rpartition(" ")
+    if head.endswith(marker) and number.isdigit():
+        return disambiguated(head[: -len(marker)], email, int(number) + 1)
+    return disambiguated(taken, email)
 
 
 def _lock_name(integration_id: int) -> str:
@@ -190,8 +207,9 @@ class _Resolver:
             if claims.get(email, {}).get("customer_id"):
                 self.found[email] = Resolution(claims[email]["customer_id"], "customer created earlier")
         rest = [e for e in rest if e not in self.found]
+        # Always brought up to date (one CDC call): known customers may have been made inactive.
+        refresh_mirror(self.job)
         if rest:
-            refresh_mirror(self.job)
             self._from_mirror(rest)
             rest = [e for e in rest if e not in self.found]
         in_doubt = [e for e in rest if e in claims]
@@ -200,8 +218,15 @@ class _Resolver:
         rest = [e for e in rest if e not in self.found]
         if rest:
             self._create(rest)
+        # "Name (email)" was taken too: make sure it is not this email's own customer, then go on
+        # with numbered names.
         for email in sorted(self.name_taken - set(self.found)):
             self._lookup(email)
+        again = sorted(self.name_taken - set(self.found))
+        self.name_taken.clear()
+        if again:
+            self._create(again)
+        self._ensure_active()
         self._remember()
         return {e: self.found.get(e) or Resolution(None, self.problems.get(e, "no customer could be made"))
                 for e in emails}
@@ -219,13 +244,7 @@ class _Resolver:
             rows = conn.execute(query("qbo_customers_mirror_match"),
                                 {"integration_id": self.iid, "emails": emails}).fetchall()
         for row in rows:
-            if row["active"]:
-                self.found[row["email"]] = Resolution(row["customer_id"], "matched an existing customer by email")
-            elif self._reactivate(row["customer_id"], row["sync_token"]):
-                self.found[row["email"]] = Resolution(row["customer_id"], "reactivated the inactive customer "
-                                                                          "with this email")
-            else:
-                self.problems[row["email"]] = f"inactive QBO customer {row['customer_id']} could not be reactivated"
+            self.found[row["email"]] = Resolution(row["customer_id"], "matched an existing customer by email")
 
     def _lookup(self, email: str) -> None:
         """QBO query by email (a metered read): for creates whose answer was lost, and name clashes."""
@@ -245,10 +264,28 @@ class _Resolver:
         with self.job.connect() as conn:
             mirror_put(conn, self.iid, rows)
             conn.commit()
-        if best.get("Active", True) is False and not self._reactivate(str(best["Id"]), best.get("SyncToken")):
-            self.problems[email] = f"inactive QBO customer {best['Id']} could not be reactivated"
-            return
         self.found[email] = Resolution(str(best["Id"]), "found in QuickBooks by email")
+
+    def _ensure_active(self) -> None:
+        """One rule for every way a customer was found: inactive in QBO (the mirror says so, just
+        refreshed) means reactivate it first."""
+        ids = sorted({r.customer_id for r in self.found.values() if r.customer_id})
+        if not ids:
+            return
+        with self.job.connect() as conn:
+            inactive = conn.execute(query("qbo_customers_mirror_inactive"),
+                                    {"integration_id": self.iid, "customer_ids": ids}).fetchall()
+        for row in inactive:
+            customer_id = row["customer_id"]
+            emails = [e for e, r in self.found.items() if r.customer_id == customer_id]
+            revived = self._reactivate(customer_id, row["sync_token"])
+            for email in emails:
+                if revived:
+                    how = self.found[email].how
+                    self.found[email] = Resolution(customer_id, f"{how}; reactivated it (it was inactive in QuickBooks)")
+                else:
+                    del self.found[email]
+                    self.problems[email] = f"QBO customer {customer_id} is inactive and could not be reactivated"
 
     def _reactivate(self, customer_id: str, sync_token: Any) -> bool:
         from qbo_crm_sync.hooks.quickbooks import request_id
@@ -323,10 +360,9 @@ class _Resolver:
             new_name = None
             if isinstance(error, DuplicateName):
                 name = str(sent["DisplayName"])
+                new_name = next_display_name(name, email)
                 if name.endswith(f"({email})"):
-                    self.name_taken.add(email)  # even the disambiguated name is taken: look it up
-                else:
-                    new_name = disambiguated(name, email)
+                    self.name_taken.add(email)  # even the disambiguated name is taken: look it up once
             self.problems[email] = f"QuickBooks refused the new customer: {error}"
             conn.execute(query("qbo_customers_claim_retry"),
                          {"integration_id": self.iid, "email": email, "display_name": new_name})

@@ -250,6 +250,7 @@ class _Applier:
     def __init__(self, job: Job) -> None:
         self.job = job
         self.totals: dict[str, int] = {}
+        self.customer_notes: dict[str, str] = {}  # payment → how its customer was found, for the row's reason
         self._lock = threading.Lock()
 
     def __call__(self, conn: Connection, items: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
@@ -283,8 +284,9 @@ class _Applier:
                     "customer_id": customer_id, "qbo_total": money(receipt.get("TotalAmt")),
                     "deposit_account_id": _ref(receipt.get("DepositToAccountRef")), "item_id": _item_of(receipt),
                     "run_id": self.job.run_id})
-                outcomes.append(Outcome(sid, "loaded", "created sales receipt", target_id=str(receipt["Id"]),
-                                        payload_hash=row["payload_hash"]))
+                note = self.customer_notes.get(sid)
+                outcomes.append(Outcome(sid, "loaded", "created sales receipt" + (f" (customer: {note})" if note else ""),
+                                        target_id=str(receipt["Id"]), payload_hash=row["payload_hash"]))
                 mapped.append({"integration_id": iid, "source_system": "highlevel", "source_type": "transaction",
                                "source_id": sid, "target_system": "quickbooks", "target_type": "salesreceipt",
                                "target_id": str(receipt["Id"]), "payload_hash": row["payload_hash"],
@@ -409,6 +411,7 @@ def _load_locked(job: Job) -> dict[str, Any]:
                                     payload_hash=item.payload_hash))
             continue
         tries = (receipts.get(item.source_id) or {}).get("tries", 0)
+        applier.customer_notes[item.source_id] = resolution.how
         body = {**item.payload["receipt"], "CustomerRef": {"value": resolution.customer_id}}
         batch_items.append({"bId": batch_item_id("receipt", iid, item.source_id, tries), "operation": "create",
                             "SalesReceipt": body})

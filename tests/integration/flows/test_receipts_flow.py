@@ -352,3 +352,63 @@ def test_lost_refund_answers_never_refund_twice(env: Env) -> None:
         assert total == Decimal(str(r["amount"]))
     assert {s["status"] for s in env.row_status("receipts").values()} == {"loaded"}
     assert_exactly_once(env, 40)
+
+
+def customer_by_email(env: Env, email: str) -> list[dict[str, Any]]:
+    return [c for c in qbo_all(env, "Customer")
+            if (c.get("PrimaryEmailAddr") or {}).get("Address", "").lower() == email]
+
+
+def test_a_customer_made_inactive_after_it_was_created_is_reactivated(env: Env) -> None:
+    """The accountant makes the customer the integration created inactive; the next payment from the
+    same email reactivates it instead of failing on every run (QBO refuses inactive customers)."""
+    first = payment(hexid(201), "Ivy Active", "ivy@example.com", "30.00")
+    seed_payments(env, [first])
+    run_cycle(env, receipts)
+    (made,) = customer_by_email(env, "ivy@example.com")
+    job = env.job("receipts")
+    job.qbo.update("Customer", {"Id": made["Id"], "SyncToken": made["SyncToken"], "Active": False},
+                   request_id=f"deactivate-{made['Id']}", sparse=True)
+    second = payment(hexid(202), "Ivy Active", "ivy@example.com", "45.00")
+    seed_payments(env, [second])
+    run_cycle(env, receipts)
+    row = env.row_status("receipts")[second["_id"]]
+    assert row["status"] == "loaded" and "reactivated" in row["reason"]
+    (again,) = customer_by_email(env, "ivy@example.com")
+    assert again["Id"] == made["Id"] and again["Active"] is True
+    assert sorted(Decimal(str(r["TotalAmt"])) for r in our_receipts(env)) == [Decimal("30.00"), Decimal("45.00")]
+
+
+def test_a_name_taken_twice_over_gets_a_numbered_name_in_the_same_run(env: Env) -> None:
+    env.seed_qbo("Customer", [{"DisplayName": "Ann Lee", "PrimaryEmailAddr": {"Address": "other@example.com"}},
+                              {"DisplayName": "Ann Lee (ann@example.com)"}])
+    paid = payment(hexid(211), "Ann Lee", "ann@example.com", "12.50")
+    seed_payments(env, [paid])
+    run_cycle(env, receipts)
+    assert env.row_status("receipts")[paid["_id"]]["status"] == "loaded"
+    (made,) = customer_by_email(env, "ann@example.com")
+    assert made["DisplayName"] == "Ann Lee (ann@example.com) 2"
+    (receipt,) = our_receipts(env)
+    assert receipt["CustomerRef"]["value"] == made["Id"]
+
+
+def test_a_customer_whose_create_answer_was_lost_is_not_echoed_onto_the_payer(env: Env) -> None:
+    """The customer lands in QBO, its answer does not: the contacts flow must still know it as the
+    integration's own and leave the payer's CRM contact (tags, name) alone."""
+    from qbo_crm_sync.flows import contacts
+
+    env.seed_crm("contacts", [{"locationId": LOCATION, "firstName": "Pat", "lastName": "Payer-CRM",
+                               "email": "pat@example.com", "tags": ["vip", "newsletter"]}])
+    paid = payment(hexid(221), "Pat Payer", "pat@example.com", "99.00")
+    seed_payments(env, [paid])
+    env.qbo_settings = dataclasses.replace(env.qbo_settings, retry=RetryPolicy(max_attempts=1))
+    env.faults(env.qbo_url, paths=["/batch"], drop_after_commit_rate=1.0)
+    run_cycle(env, receipts)
+    env.faults(env.qbo_url, drop_after_commit_rate=0)
+    assert len(customer_by_email(env, "pat@example.com")) == 1  # landed, answer lost
+    run_cycle(env, contacts)
+    (contact,) = [c for c in env.crm("contacts") if c.get("email", "").lower() == "pat@example.com"]
+    assert sorted(contact["tags"]) == ["newsletter", "vip"] and contact["lastName"] == "Payer-CRM"
+    (customer,) = customer_by_email(env, "pat@example.com")
+    row = env.row_status("contacts")[customer["Id"]]
+    assert row["status"] == "skipped" and "by this integration" in row["reason"]

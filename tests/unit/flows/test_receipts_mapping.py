@@ -7,7 +7,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from qbo_crm_sync.flows.qbo_customers import disambiguated, display_name_for, email_key
+from qbo_crm_sync.flows.qbo_customers import disambiguated, display_name_for, email_key, next_display_name
 from qbo_crm_sync.flows.receipts_mapping import (
     INVOICE_PAYMENT,
     classify,
@@ -106,3 +106,16 @@ def test_customer_names_follow_qbo_rules() -> None:
     assert len(display_name_for("x" * 900, None)) == 500
     long = disambiguated("y" * 499, "pat@example.com")
     assert len(long) == 500 and long.endswith("(pat@example.com)")
+
+
+def test_taken_names_walk_one_deterministic_sequence():
+    email = "ann@example.com"
+    names = ["Ann Lee"]
+    for _ in range(4):
+        names.append(next_display_name(names[-1], email))
+    assert names == ["Ann Lee", "Ann Lee (ann@example.com)", "Ann Lee (ann@example.com) 2",
+                     "Ann Lee (ann@example.com) 3", "Ann Lee (ann@example.com) 4"]
+    # A name that itself ends in a number is not mistaken for a numbered one.
+    assert next_display_name("Suite 12", email) == "Suite 12 (ann@example.com)"
+    long = next_display_name(disambiguated("z" * 499, email), email)
+    assert len(long) == 500 and long.endswith("(ann@example.com) 2")
