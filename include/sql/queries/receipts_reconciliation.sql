@@ -1,10 +1,12 @@
--- Per day and currency touched by a run: the CRM total of eligible payments against the QBO total
+-- Per day and currency of the refund look-back (since %(since_day)s) and any day touched by the run:
+-- the CRM total of eligible payments against the QBO total
 -- of the receipts created for them (TotalAmt from QBO's own answers). Payments without a receipt
 -- are counted apart, by their row status, so a gap the tracking already explains (rejected,
 -- failed, not yet loaded) is told from one it does not (a receipt whose total differs). Refunds are
 -- netted on both sides: what the CRM refunded of receipted payments against the refund receipts'
 -- totals in QBO; a refund not yet in QBO is counted apart.
 SELECT r.txn_day, r.currency,
+       bool_or(r.run_id = %(run_id)s)                             AS touched,
        count(*)                                                   AS payments,
        sum(r.crm_amount)                                          AS crm_total,
        count(r.receipt_id)                                        AS receipts,
@@ -28,7 +30,8 @@ LEFT JOIN (SELECT source_id, sum(qbo_total) AS qbo_refunded
 LEFT JOIN sync.row_status AS rs
        ON rs.integration_id = r.integration_id AND rs.flow = 'receipts' AND rs.source_id = r.source_id
 WHERE r.integration_id = %(integration_id)s
-  AND (r.txn_day, r.currency) IN (SELECT DISTINCT t.txn_day, t.currency FROM sync.receipt AS t
-                                  WHERE t.integration_id = %(integration_id)s AND t.run_id = %(run_id)s)
+  AND (r.txn_day >= %(since_day)s
+       OR (r.txn_day, r.currency) IN (SELECT DISTINCT t.txn_day, t.currency FROM sync.receipt AS t
+                                      WHERE t.integration_id = %(integration_id)s AND t.run_id = %(run_id)s))
 GROUP BY r.txn_day, r.currency
 ORDER BY r.txn_day, r.currency

@@ -2,7 +2,11 @@
 
 - extract: ``GET /payments/transactions`` for the days from the watermark (less an overlap) to
   now, offset-paged, upserted into ``staging.crm_transaction``; the watermark moves after the
-  rows are committed.
+  rows are committed. The listing filters by creation day, so a payment refunded days after it
+  was taken would never be read again: once per ``refund_sweep_hours`` (default 6) the days of the
+  refund look-back (``refund_lookback_days``, default 120, the usual card-dispute window) that hold
+  receipted, not fully refunded payments are read again in one paged listing, and what changed is
+  staged like any new row. Cost: ceil(transactions in those days / 100) CRM reads per sweep.
 - transform: staged rows not yet handled (or changed, or failed) are classified
   (receipts_mapping), mapped to receipt bodies, checked (Great Expectations suite ``receipts``)
   and queued in ``sync.outbox``; every eligible payment gets a ``sync.receipt`` row, the CRM
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 
 FLOW = "receipts"
 STREAM = "crm_transaction"
+REFUND_STREAM = "crm_transaction_refunds"
 COMPANY_STREAM = "qbo_company"
 STAGING_TABLE = "staging.crm_transaction"
 PURPOSE = "receipts"
@@ -85,7 +90,36 @@ def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
         lambda txn: _staging_row(integration.id, txn) if txn.get("_id") else None,
         STREAM, span.until, noun="transactions",
     )
-    return {**counts, "window_start": start_day.isoformat(), "window_end": end_day.isoformat()}
+    return {**counts, "window_start": start_day.isoformat(), "window_end": end_day.isoformat(),
+            **refund_sweep(job, now)}
+
+
+def refund_sweep(job: Job, now: datetime | None = None) -> dict[str, Any]:
+    """Re-read the transactions of the refund look-back, at most once per sweep period and only
+    from the oldest receipted payment that is not refunded in full."""
+    integration = job.integration
+    settings = integration.settings
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    lookback = timedelta(days=int(settings["refund_lookback_days"]))
+    period = timedelta(hours=float(settings["refund_sweep_hours"]))
+    with job.connect() as conn:
+        last = watermarks.get(conn, integration.id, REFUND_STREAM)
+        if last is not None and now - last < period:
+            return {"refund_sweep": f"next after {(last + period).isoformat()}"}
+        row = conn.execute(query("receipts_open_since"),
+                           {"integration_id": integration.id, "since": now - lookback}).fetchone()
+    oldest = row["oldest"] if row else None
+    if oldest is None:  # checked again next run: the first receipts may be loaded by then
+        return {"refund_sweep": "no receipted payment open to refunds in the look-back"}
+    start_day, end_day = oldest.astimezone(UTC).date(), now.date()
+    log.info("Refund look-back: re-reading CRM transactions of %s … %s", start_day, end_day)
+    counts = extraction.stage(
+        job, STAGING_TABLE, job.crm.transactions(start_at=start_day, end_at=end_day),
+        lambda txn: _staging_row(integration.id, txn) if txn.get("_id") else None,
+        REFUND_STREAM, now, noun="transactions of the refund look-back",
+    )
+    return {"refund_sweep": f"{start_day.isoformat()} … {end_day.isoformat()}",
+            "refund_sweep_read": counts["extracted"], "refund_sweep_changed": counts["staged_changed"]}
 
 
 def company_facts(job: Job) -> dict[str, Any]:
@@ -515,23 +549,26 @@ def _requests(job: Job) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------- report
 
 
-def reconciliation(conn: Connection, integration_id: int, run_id: int) -> list[dict[str, Any]]:
-    """Per day and currency touched by the run: CRM total of eligible payments vs QBO receipts' total.
+def reconciliation(conn: Connection, integration_id: int, run_id: int,
+                   lookback_days: int = 120) -> list[dict[str, Any]]:
+    """Per day and currency of the refund look-back (and any older day the run touched): CRM total
+    of eligible payments vs QBO receipts' total, so a refund the sync missed shows as a gap.
 
     Payments with no receipt yet are reported apart (rejected, failed, other): the tracking already
     names them. Refunds are netted on both sides (``crm_net``, ``qbo_net``); a CRM refund not yet in
     QBO is reported apart (``refunds_not_in_qbo``). ``mismatch`` is what it cannot explain: receipts
     or refund receipts whose QBO totals differ from the CRM amounts they were made for.
     """
+    since_day = datetime.now(UTC).date() - timedelta(days=lookback_days)
     rows = conn.execute(query("receipts_reconciliation"),
-                        {"integration_id": integration_id, "run_id": run_id}).fetchall()
+                        {"integration_id": integration_id, "run_id": run_id, "since_day": since_day}).fetchall()
     out = []
     for r in rows:
         qbo, receipted = Decimal(r["qbo_total"]), Decimal(r["receipted_crm_total"])
         crm_refunded, qbo_refunded = Decimal(r["crm_refunded"]), Decimal(r["qbo_refunded"])
         refunded_in_qbo = Decimal(r["refunded_in_qbo"])
         out.append({
-            "day": r["txn_day"].isoformat(), "currency": r["currency"],
+            "day": r["txn_day"].isoformat(), "currency": r["currency"], "touched": bool(r["touched"]),
             "payments": r["payments"], "crm_total": f"{Decimal(r['crm_total']):.2f}",
             "receipts": r["receipts"], "qbo_total": f"{qbo:.2f}",
             "outstanding": r["payments"] - r["receipts"],
@@ -547,11 +584,27 @@ def reconciliation(conn: Connection, integration_id: int, run_id: int) -> list[d
     return out
 
 
-def render_reconciliation(rows: list[dict[str, Any]]) -> str:
+def _needs_a_look(r: dict[str, Any]) -> bool:
+    return bool(r["mismatch"] or r["outstanding"] or Decimal(r["refunds_not_in_qbo"]))
+
+
+def render_reconciliation(rows: list[dict[str, Any]], lookback_days: int = 120) -> str:
+    """The window's totals per currency, then the days the run touched and every day with a gap."""
     if not rows:
-        return "  reconciliation: no eligible payments touched by this run"
-    lines = ["  reconciliation (day, currency: CRM eligible payments vs QBO receipts; not in QBO, by row status)"]
-    for r in rows:
+        return f"  reconciliation: no eligible payments in the last {lookback_days} days"
+    lines = [f"  reconciliation over the refund look-back ({lookback_days} days), per currency: "
+             "CRM eligible payments net of refunds vs QBO receipts net of refund receipts"]
+    for currency in sorted({r["currency"] for r in rows}):
+        mine = [r for r in rows if r["currency"] == currency]
+        crm = sum((Decimal(r["crm_net"]) for r in mine), Decimal(0))
+        qbo = sum((Decimal(r["qbo_net"]) for r in mine), Decimal(0))
+        gaps = sum(1 for r in mine if _needs_a_look(r))
+        lines.append(f"    {currency:<4} CRM {crm:>12.2f}   QBO {qbo:>12.2f}   "
+                     + (f"{gaps} day(s) with a gap, below" if gaps else "no gap"))
+    shown = [r for r in rows if r["touched"] or _needs_a_look(r)]
+    if shown:
+        lines.append("  by day (days this run touched, and days with a gap; not in QBO by row status)")
+    for r in shown:
         flag = "  << MISMATCH: QBO totals differ from the CRM amounts" if r["mismatch"] else ""
         gap = ""
         if r["outstanding"]:
@@ -572,10 +625,11 @@ def report(job: Job) -> dict[str, Any]:
 
     with job.connect() as conn:
         summary = reporting.run_summary(conn, job.run_id)
-        recon = reconciliation(conn, job.integration.id, job.run_id)
+        lookback = int(job.integration.settings["refund_lookback_days"])
+        recon = reconciliation(conn, job.integration.id, job.run_id, lookback)
     by_status = summary["by_status"]
     mismatches = sum(1 for r in recon if r["mismatch"])
     summary["status"] = status = reporting.run_status(summary, other_problems=mismatches)
-    log.info("Summary\n%s\n%s", reporting.render(summary), render_reconciliation(recon))
+    log.info("Summary\n%s\n%s", reporting.render(summary), render_reconciliation(recon, lookback))
     return {"run_status": status, "reconciliation": recon, "reconciliation_mismatches": mismatches,
             **{f"rows_{k}": v for k, v in by_status.items()}}

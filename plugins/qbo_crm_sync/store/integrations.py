@@ -31,6 +31,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "crm_conn_id": None,
     # Also sync CRM payments made in test mode.
     "include_test_mode": False,
+    # How far back CRM refunds of receipted payments are looked for (card disputes run ~120 days),
+    # and how often that look-back is read again.
+    "refund_lookback_days": 120,
+    "refund_sweep_hours": 6,
 }
 
 
@@ -54,6 +58,11 @@ _VALIDATORS: dict[str, tuple[Any, str]] = {
         "an Airflow connection id or null",
     ),
     "include_test_mode": (lambda v: isinstance(v, bool), "true or false"),
+    "refund_lookback_days": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 730, "a whole number of days, 1 to 730"),
+    "refund_sweep_hours": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0.25 <= v <= 168,
+        "a number of hours, 0.25 to 168"),
 }
 
 

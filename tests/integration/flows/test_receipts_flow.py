@@ -412,3 +412,51 @@ def test_a_customer_whose_create_answer_was_lost_is_not_echoed_onto_the_payer(en
     (customer,) = customer_by_email(env, "pat@example.com")
     row = env.row_status("contacts")[customer["Id"]]
     assert row["status"] == "skipped" and "by this integration" in row["reason"]
+
+
+def test_a_refund_days_after_the_payment_is_found_by_the_look_back(env: Env) -> None:
+    """The transactions listing filters by creation day: a payment refunded 10 days after it was
+    taken is read again only by the refund look-back, which then books the refund in QBO."""
+    from datetime import UTC, datetime, timedelta
+
+    with db.connect(env.db_url) as conn:  # connected a month ago
+        conn.execute("UPDATE sync.integration SET connected_at = now() - interval '30 days' WHERE id = %s",
+                     (env.integration.id,))
+        conn.commit()
+    env.integration = dataclasses.replace(env.integration, connected_at=datetime.now(UTC) - timedelta(days=30))
+    taken = (datetime.now(UTC) - timedelta(days=10)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    old = payment(hexid(301), "Olive Old", "olive@example.com", "80.00", createdAt=taken, updatedAt=taken,
+                  fulfilledAt=taken)
+    seed_payments(env, [old])
+    first = run_cycle(env, receipts)
+    assert env.row_status("receipts")[old["_id"]]["status"] == "loaded"
+    assert "no receipted payment" in first["refund_sweep"]  # receipts were loaded after the sweep looked
+    seed_payments(env, [refunded(old, "80.00")])  # refunded today, created 10 days ago
+
+    env.clear_requests(env.hl_url)
+    second = run_cycle(env, receipts)
+    assert second["extracted"] == 0  # today's window does not hold it
+    assert second["refund_sweep_read"] == 1 and second["refund_sweep_changed"] == 1
+    assert [Decimal(str(r["TotalAmt"])) for r in refunds_of(env, old["_id"])] == [Decimal("80.00")]
+    # One listing for today's window, one for the look-back: the CRM reads the sweep costs.
+    assert env.requests_to(env.hl_url, "/payments/transactions") == 2
+    day = next(r for r in second["reconciliation"] if r["crm_refunded"] != "0.00")
+    assert (day["crm_net"], day["qbo_net"], day["touched"]) == ("0.00", "0.00", True)  # its refund was booked
+
+    third = run_cycle(env, receipts)  # within the sweep period: not read again
+    assert third["refund_sweep"].startswith("next after")
+    assert len(refunds_of(env, old["_id"])) == 1
+
+
+def test_the_reconciliation_shows_an_old_day_whose_refund_is_not_in_qbo(env: Env) -> None:
+    seed_payments(env, hl_transactions(LOCATION, 3, payers=hl_payers(2, seed=5), seed=5, corpus=False))
+    run_cycle(env, receipts)
+    with db.connect(env.db_url) as conn:  # the CRM refunded one of them; QBO has no refund receipt
+        conn.execute("UPDATE sync.receipt SET crm_refunded = crm_amount, txn_day = txn_day - 40 "
+                     "WHERE source_id = (SELECT min(source_id) FROM sync.receipt WHERE receipt_id IS NOT NULL)")
+        conn.commit()
+    counts = run_cycle(env, receipts)
+    gaps = [r for r in counts["reconciliation"] if Decimal(r["refunds_not_in_qbo"])]
+    assert len(gaps) == 1 and gaps[0]["touched"] is False
+    text = receipts.render_reconciliation(counts["reconciliation"])
+    assert "1 day(s) with a gap" in text and gaps[0]["day"] in text
