@@ -21,12 +21,18 @@ transaction id in its private note and a DocNumber derived from it.
 
 **Healthy looks like.** Runs green every 5 minutes; the `report` task's log ends with a summary
 where `failed` is 0 and the reconciliation (per day and currency: CRM total of eligible payments
-vs QBO total of the receipts created, refunds netted on both sides) shows no `MISMATCH`.
+vs QBO total of the receipts created, refunds netted on both sides) shows no `MISMATCH`. The grid
+shows the four stages once per integration (each named `integration <id> (<location>)`), and the
+`summary` task's log lists every integration's outcome.
 
 **When it fails.**
 - `integrations` fails: the sync database is unreachable or not migrated (`python -m qbo_crm_sync db migrate`).
 - A mapped task fails with "needs reauthorization": the QuickBooks grant was revoked; reconnect the
   integration (QB Connect page or `python -m qbo_crm_sync integrations connect`). Others keep syncing.
+- `summary` fails: its message names each integration that failed, with the stage and the reason;
+  the other integrations' stages ran to the end on their own. Open the named stage's task for that
+  integration. "Nothing synced" means no integration is connected or every one was skipped (e.g.
+  all `needs_reauth`): connect or reconnect one.
 - `load` reports `unknown_batches` or `deferred`: QuickBooks did not answer a batch. Do nothing:
   the batch is stored and re-sent exactly as it was at the start of the next load (QuickBooks
   replays its first answer, so nothing is created twice). Never delete rows of `sync.qbo_batch`

@@ -1,21 +1,31 @@
 """The shape every flow DAG shares, built in one place:
 
-    integrations ──▶ extract ──▶ transform ──▶ load ──▶ report     (each mapped per integration)
+    integrations ──▶ per_integration[i]: extract ──▶ transform ──▶ load ──▶ report ──▶ summary
 
-Each task runs one step of the flow module through runtime.run_step; the tasks hand each other
-only ids and counts, the data stays in PostgreSQL. Cheap to import: DAG files call it at parse time.
+``per_integration`` is a mapped task group: one copy of the four stage tasks per connected
+integration, each copy depending only on its own earlier stages. One integration's failure stops
+that integration's chain and no other. ``summary`` runs once every chain has ended, whatever
+happened (trigger rule ``all_done``), and fails, naming the integrations, when any of them failed
+or when nothing synced at all (none connected, or every one skipped). It is the DAG's only leaf,
+so it decides the run's state.
+
+Each stage task gets only its integration's ids and runs one step of the flow module through
+runtime.run_step; the data stays in PostgreSQL. Cheap to import: DAG files call it at parse time.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, dag, get_current_context, task
+from airflow.sdk import DAG, TriggerRule, chain, dag, get_current_context, task, task_group
 
 from qbo_crm_sync import runtime
 from qbo_crm_sync.dag_defaults import DEFAULT_ARGS, START_DATE
 
 STEPS = ("extract", "transform", "load", "report")
+GROUP_ID = "per_integration"
+# Names each mapped task instance after its integration in the grid (runtime.run_step sets it).
+MAP_INDEX_TEMPLATE = "{{ integration_label }}"
 
 
 def flow_dag(
@@ -43,10 +53,10 @@ def flow_dag(
         def integrations() -> list[dict]:
             return runtime.connected_integrations()
 
-        def step_task(step: str, retries: int | None = None):  # noqa: ANN202 - an Airflow task factory
-            options = {"task_id": step, "map_index_template": "{{ integration_label }}"}
-            if retries is not None:
-                options["retries"] = retries
+        def step_task(step: str):  # noqa: ANN202 - an Airflow task factory
+            options: dict = {"task_id": step, "map_index_template": MAP_INDEX_TEMPLATE}
+            if step == "report":
+                options["retries"] = 1
 
             @task(**options)
             def run(ref: dict) -> dict:
@@ -54,8 +64,19 @@ def flow_dag(
 
             return run
 
+        # Task ids stay "extract" … "report" (no group prefix): runbooks, sync.row_event.task_id
+        # and log paths name the stage alone; the map index names the integration.
+        @task_group(group_id=GROUP_ID, prefix_group_id=False)
+        def per_integration(ref: dict) -> None:
+            """One integration's stages, in order; independent of every other integration."""
+            chain(*(step_task(step)(ref) for step in STEPS))
+
+        # No retry for the verdict itself (it raises AirflowFailException); one for a store hiccup.
+        @task(trigger_rule=TriggerRule.ALL_DONE, retries=1)
+        def summary(refs: list[dict] | None) -> dict:
+            return runtime.summarise(refs, get_current_context(), STEPS, GROUP_ID)
+
         refs = integrations()
-        for step in STEPS:
-            refs = step_task(step, retries=1 if step == "report" else None).expand(ref=refs)
+        per_integration.expand(ref=refs) >> summary(refs)
 
     return flow()

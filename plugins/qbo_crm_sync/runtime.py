@@ -1,5 +1,5 @@
-"""The glue between Airflow tasks and flow steps: which integrations run, one step per task, and
-the bookkeeping around it (run row, counts, timings, auth failures).
+"""The glue between Airflow tasks and flow steps: which integrations run, one step per task, the
+bookkeeping around it (run row, counts, timings, auth failures), and the run's closing verdict.
 
 DAG files import this module at parse time, so it imports nothing heavy at module level.
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -95,3 +96,129 @@ def _merge_run(conn: Any, run_id: int, step: str, counts: Mapping[str, Any], sec
     if status is None:
         status = "running" if step != "report" else counts.get("run_status", "success")
     tracking.finish_run(conn, run_id, status, merged_counts, timings)
+
+
+# -- the end of a DAG run: one verdict over every integration --------------------------------
+FAILED_STATES = frozenset({"failed", "upstream_failed"})
+
+
+@dataclass(frozen=True)
+class IntegrationOutcome:
+    """How one integration's chain of stage tasks ended in a DAG run."""
+
+    ref: Mapping[str, Any]
+    outcome: str  # "synced", "skipped" or "failed"
+    stage: str | None  # the stage that failed or was skipped first
+    states: Mapping[str, str | None]
+    report: Mapping[str, Any] | None = None
+    reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        return (f"integration {self.ref['integration_id']} (location {self.ref.get('location_id', '?')}, "
+                f"realm {self.ref.get('realm_id', '?')})")
+
+    def describe(self) -> str:
+        if self.outcome == "synced":
+            report = self.report or {}
+            rows = "  ".join(f"{k[5:]} {v}" for k, v in report.items() if k.startswith("rows_"))
+            return f"{self.label}: synced, {report.get('run_status', 'success')}{'  ' + rows if rows else ''}"
+        how = "failed" if self.outcome == "failed" else "skipped"
+        return f"{self.label}: {how} at {self.stage}" + (f": {self.reason}" if self.reason else "")
+
+
+def integration_outcomes(refs: Sequence[Mapping[str, Any]], task_states: Mapping[str, str | None],
+                         steps: Sequence[str]) -> list[IntegrationOutcome]:
+    """Each integration's outcome from the states of its stage tasks.
+
+    ``task_states`` is keyed ``<task_id>_<map_index>`` (Airflow's task-states answer for one run);
+    the map index of a mapped task group is the integration's position in ``refs``.
+    """
+    outcomes = []
+    for index, ref in enumerate(refs):
+        states = {step: task_states.get(f"{step}_{index}") for step in steps}
+        failed = [s for s in steps if states[s] in FAILED_STATES]
+        if failed:
+            first = next((s for s in failed if states[s] == "failed"), failed[0])
+            outcomes.append(IntegrationOutcome(ref, "failed", first, states))
+        elif all(states[s] == "success" for s in steps):
+            outcomes.append(IntegrationOutcome(ref, "synced", None, states))
+        elif skipped := [s for s in steps if states[s] == "skipped"]:
+            outcomes.append(IntegrationOutcome(ref, "skipped", skipped[0], states))
+        else:  # cleared, removed or still running: the run did not finish this integration
+            unfinished = next(s for s in steps if states[s] != "success")
+            outcomes.append(IntegrationOutcome(ref, "failed", unfinished, states,
+                                               reason=f"{unfinished} ended {states[unfinished] or 'without a state'}"))
+    return outcomes
+
+
+def verdict(outcomes: Sequence[IntegrationOutcome], left_out: Sequence[Any]) -> tuple[bool, str]:
+    """Whether the DAG run succeeded, and the message that says why.
+
+    It fails when any integration failed, and when nothing synced at all (no integration connected,
+    or every one skipped), so that a run which did nothing never looks like a plain success.
+    """
+    failed = [o for o in outcomes if o.outcome == "failed"]
+    synced = [o for o in outcomes if o.outcome == "synced"]
+    skipped = [o for o in outcomes if o.outcome == "skipped"]
+    parts = {
+        "synced": ", ".join(o.label for o in synced),
+        "skipped": "; ".join(o.describe() for o in skipped),
+        "left out": "; ".join(f"integration {i.id} (location {i.location_id}) is {i.status}"
+                              + (f": {i.status_reason}" if i.status_reason else "") for i in left_out),
+    }
+
+    def tail(*names: str, sep: str = "; ") -> str:
+        return "".join(f"{sep}{name}: {parts[name]}" for name in names if parts[name])
+
+    if failed:
+        head = f"{len(failed)} of {len(outcomes)} integration(s) failed: " + "; ".join(o.describe() for o in failed)
+        return False, head + tail("synced", "skipped", "left out", sep=". ")
+    if not synced:
+        head = "every integration was skipped: " + parts["skipped"] if skipped else "no integration is connected"
+        return False, (f"Nothing synced: {head}{tail('left out')}. To fix: connect or reconnect one "
+                       "(QB Connect page or `python -m qbo_crm_sync integrations connect`).")
+    return True, f"{len(synced)} integration(s) synced{tail('skipped', 'left out')}"
+
+
+def summarise(refs: Sequence[Mapping[str, Any]] | None, context: Mapping[str, Any], steps: Sequence[str],
+              group_id: str) -> dict[str, Any]:
+    """The DAG run's last task: log each integration's outcome; fail when any integration failed or
+    nothing synced, naming them."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from qbo_crm_sync import config
+    from qbo_crm_sync.store import db, integrations
+
+    if refs is None:
+        raise AirflowFailException("Nothing synced: the `integrations` task handed over no list; see its log.")
+    ti = context["ti"]
+    by_run = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id], task_group_id=group_id)
+    outcomes = integration_outcomes(refs, by_run.get(ti.run_id, {}), steps)
+    with db.connect(config.database_url()) as conn:
+        known = {i.id: i for i in integrations.list_all(conn)}
+    # Integrations the `integrations` task left out and that need someone (a user's disconnect does not).
+    listed = {int(ref["integration_id"]) for ref in refs}
+    left_out = [i for i in known.values() if i.id not in listed and i.status == "needs_reauth"]
+    for n, o in enumerate(outcomes):
+        if o.outcome == "synced":
+            report = ti.xcom_pull(task_ids=steps[-1], map_indexes=n)
+            outcomes[n] = replace(o, report=report if isinstance(report, Mapping) else None)
+        elif o.reason is None:
+            integration = known.get(int(o.ref["integration_id"]))
+            if integration is not None and not integration.is_active:
+                reason = f"{integration.status}" + (f" ({integration.status_reason})" if integration.status_reason else "")
+            else:
+                reason = f"see the log of task {o.stage}, map index {n}"
+            outcomes[n] = replace(o, reason=reason)
+    lines = [o.describe() for o in outcomes] or ["(no integration to sync)"]
+    lines += [f"integration {i.id} (location {i.location_id}, realm {i.realm_id}): left out, {i.status}"
+              + (f" ({i.status_reason})" if i.status_reason else "") for i in left_out]
+    ok, message = verdict(outcomes, left_out)
+    log.info("Integrations in this run\n  %s", "\n  ".join(lines))
+    if not ok:
+        raise AirflowFailException(message)
+    log.info("%s", message)
+    return {"synced": [o.ref["integration_id"] for o in outcomes if o.outcome == "synced"],
+            "skipped": [o.ref["integration_id"] for o in outcomes if o.outcome == "skipped"],
+            "left_out": [i.id for i in left_out]}

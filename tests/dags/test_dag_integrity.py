@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from qbo_crm_sync.dag_defaults import OWNER, TAGS
+from qbo_crm_sync.dag_factory import GROUP_ID, MAP_INDEX_TEMPLATE, STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
@@ -82,6 +83,41 @@ def test_runbook_and_schedule(dagbag) -> None:
     for dag in dagbag.dags.values():
         assert dag.doc_md and "When it fails" in dag.doc_md, dag.dag_id
         assert dag.max_active_runs == 1 or dag.schedule is None, dag.dag_id
+
+
+def test_each_integration_runs_its_own_chain_of_stages(dagbag) -> None:
+    """The stages form a task group mapped over the `integrations` output, so each integration has
+    its own extract → transform → load → report chain and one integration's failure stops no other."""
+    from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+
+    for dag in dagbag.dags.values():
+        assert set(dag.task_ids) == {"integrations", *STEPS, "summary"}, dag.dag_id
+        group = dag.task_group_dict[GROUP_ID]
+        assert isinstance(group, MappedTaskGroup), dag.dag_id
+        assert [op.task_id for op in group.iter_mapped_dependencies()] == ["integrations"], dag.dag_id
+        assert [t.task_id for t in group.iter_tasks()] == list(STEPS), dag.dag_id
+        previous = None
+        for step in STEPS:
+            stage = dag.task_dict[step]
+            # Mapped through the group, not on its own: expanding each stage over the previous
+            # stage's output would tie every integration's chain to every other's.
+            assert not stage.is_mapped, f"{dag.dag_id}.{step}"
+            assert stage.get_closest_mapped_task_group() is group, f"{dag.dag_id}.{step}"
+            assert stage.trigger_rule == "all_success", f"{dag.dag_id}.{step}"
+            assert stage.map_index_template == MAP_INDEX_TEMPLATE, f"{dag.dag_id}.{step}"
+            assert stage.upstream_task_ids == {"integrations"} | ({previous} if previous else set()), step
+            previous = step
+
+
+def test_the_summary_decides_the_run(dagbag) -> None:
+    """`summary` waits for every integration's chain whatever its outcome and is the only leaf, so
+    the run's state is its verdict."""
+    for dag in dagbag.dags.values():
+        summary = dag.task_dict["summary"]
+        assert summary.trigger_rule == "all_done", dag.dag_id
+        assert summary.get_closest_mapped_task_group() is None and not summary.is_mapped, dag.dag_id
+        assert summary.upstream_task_ids == {"integrations", STEPS[-1]}, dag.dag_id
+        assert [t.task_id for t in dag.leaves] == ["summary"], dag.dag_id
 
 
 def test_dag_files_do_not_import_heavy_modules() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from qbo_crm_sync.local.stack import Stack
-from qbo_crm_sync.store import db
+from qbo_crm_sync.dag_factory import STEPS
+from qbo_crm_sync.local.stack import QBO_CLIENT_ID, QBO_CLIENT_SECRET, Stack
+from qbo_crm_sync.store import db, integrations
+from qbo_crm_sync.store.integrations import Integration
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCATION = "locDagRunTest000000001"
@@ -21,6 +24,49 @@ LOCATION = "locDagRunTest000000001"
 def airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     exe = str(Path(sys.executable).with_name("airflow"))
     return subprocess.run([exe, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def last_run(dag_id: str) -> tuple[str, dict[tuple[str, int], tuple[str | None, str | None]]]:
+    """The latest run's state and its task instances, ``(task_id, map_index) -> (state, label)``, read
+    from Airflow's metadata database (the test stack's SQLite file)."""
+    path = Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+    with sqlite3.connect(path) as meta:
+        run_id, state = meta.execute(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)).fetchone()
+        rows = meta.execute(
+            "SELECT task_id, map_index, state, rendered_map_index FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            (dag_id, run_id)).fetchall()
+    return state, {(task_id, index): (ti_state, label) for task_id, index, ti_state, label in rows}
+
+
+def connect_location(stack: Stack, location_id: str, realm_id: str) -> Integration:
+    """A CRM location connected to its own QBO company, through the real OAuth code flow."""
+    from qbo_crm_sync.integrations_registry import connect
+
+    requests.post(f"{stack.highlevel_url}/_admin/seed", json={"locations": [{"id": location_id}]},
+                  timeout=10).raise_for_status()
+    requests.post(f"{stack.qbo_url}/_admin/seed", json={"companies": [{"realmId": realm_id}]},
+                  timeout=10).raise_for_status()
+    # The emulator's consent page grants its default company: make it this location's.
+    requests.post(f"{stack.qbo_url}/_admin/config", json={"default_realm": realm_id}, timeout=10).raise_for_status()
+    integration = connect(location_id, prompt=None, out=lambda _: None)
+    assert integration.realm_id == realm_id
+    return integration
+
+
+def revoke_at_intuit(stack: Stack, realm_id: str) -> None:
+    """The company's admin disconnects the app on Intuit's side: our stored tokens stay, but are dead."""
+    from qbo_crm_sync.integrations_registry import token_store
+
+    token = token_store(stack.database_url).load(realm_id)
+    assert token and token.get("refresh_token")
+    requests.post(f"{stack.qbo_url}/v2/oauth2/tokens/revoke", json={"token": token["refresh_token"]},
+                  auth=(QBO_CLIENT_ID, QBO_CLIENT_SECRET), timeout=10).raise_for_status()
+
+
+def crm_contacts(stack: Stack, location_id: str) -> list[dict]:
+    return requests.get(f"{stack.highlevel_url}/_admin/entities/contacts", params={"locationId": location_id},
+                        timeout=10).json()["items"]
 
 
 @pytest.fixture
@@ -59,6 +105,10 @@ def test_contacts_dag_run_loads_new_customers(stack: Stack) -> None:
     assert run["status"] == "success" and run["counts"]["extracted"] == 12
     assert set(run["timings"]) == {"extract_s", "transform_s", "load_s", "report_s"}
     assert [e["task_id"] for e in events] == ["load"] and events[0]["dag_run_id"] == run["dag_run_id"]
+    state, tis = last_run("qbo_customers_to_crm")
+    assert state == "success" and tis[("summary", -1)][0] == "success"
+    label = f"integration {integration.id} ({LOCATION})"
+    assert {step: tis[(step, 0)] for step in STEPS} == dict.fromkeys(STEPS, ("success", label))
 
 
 def test_receipts_dag_run_creates_one_receipt_per_eligible_payment(stack: Stack) -> None:
@@ -78,3 +128,72 @@ def test_receipts_dag_run_creates_one_receipt_per_eligible_payment(stack: Stack)
         run = conn.execute("SELECT * FROM sync.run WHERE dag_id = 'crm_payments_to_qbo'").fetchone()
     assert run["status"] == "success", run
     assert len(receipts["SalesReceipt"]) == 8
+
+
+def test_one_integrations_failure_leaves_the_others_syncing(stack: Stack) -> None:
+    """Three integrations; the middle one's grant was revoked at Intuit. Its extract fails (and it
+    turns needs_reauth); the other two run transform, load and report and their contacts reach the
+    CRM; the summary fails the run, naming the failed integration."""
+    from emulators.seed_data import qbo_customers
+
+    locations = {f"locDagRunIsolation00000{n}": f"91300000000000{n}" for n in (1, 2, 3)}
+    connected = [connect_location(stack, location, realm) for location, realm in locations.items()]
+    healthy, revoked = [connected[0], connected[2]], connected[1]
+    time.sleep(1.05)  # customers created after the connection (second resolution)
+    for n, integration in enumerate(connected):
+        requests.post(f"{stack.qbo_url}/_admin/seed", timeout=30, json={
+            "realmId": integration.realm_id, "Customer": qbo_customers(5 + n, seed=10 + n, bad_share=0),
+        }).raise_for_status()
+    revoke_at_intuit(stack, revoked.realm_id)
+    time.sleep(1.05)
+
+    result = airflow(dict(os.environ), "dags", "test", "qbo_customers_to_crm")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "DagRun failed" in output, output[-4000:]
+
+    state, tis = last_run("qbo_customers_to_crm")
+    assert state == "failed"
+    index = {label: i for (task_id, i), (_, label) in tis.items() if task_id == "extract"}
+    for integration in healthy:
+        i = index[f"integration {integration.id} ({integration.location_id})"]
+        assert {step: tis[(step, i)][0] for step in STEPS} == dict.fromkeys(STEPS, "success"), integration
+    i = index[f"integration {revoked.id} ({revoked.location_id})"]
+    assert {step: tis[(step, i)][0] for step in STEPS} == {
+        "extract": "failed", "transform": "upstream_failed", "load": "upstream_failed", "report": "upstream_failed"}
+    assert tis[("summary", -1)][0] == "failed"
+    assert (f"1 of 3 integration(s) failed: integration {revoked.id} (location {revoked.location_id}, realm "
+            f"{revoked.realm_id}): failed at extract: needs_reauth (") in output
+    assert (f". synced: integration {healthy[0].id} (location {healthy[0].location_id}, realm {healthy[0].realm_id}), "
+            f"integration {healthy[1].id} (location {healthy[1].location_id}") in output
+
+    # The world: the healthy locations hold their contacts, the revoked one none.
+    for n, integration in enumerate(connected):
+        expected = 0 if integration is revoked else 5 + n
+        assert len(crm_contacts(stack, integration.location_id)) == expected, integration
+    with db.connect(stack.database_url) as conn:
+        assert integrations.get(conn, revoked.id).status == "needs_reauth"
+        runs = {r["integration_id"]: r["status"] for r in conn.execute(
+            "SELECT integration_id, status FROM sync.run WHERE dag_id = 'qbo_customers_to_crm'").fetchall()}
+    assert runs == {healthy[0].id: "success", healthy[1].id: "success", revoked.id: "failed"}
+
+
+def test_a_run_with_every_integration_skipped_fails(stack: Stack) -> None:
+    """The only integration needs reauthorization: nothing syncs, and the run fails saying so rather
+    than ending green with every stage skipped."""
+    integration = connect_location(stack, LOCATION, "9130000000000009")
+    with db.connect(stack.database_url) as conn:
+        integrations.set_status(conn, integration.id, "needs_reauth", "refresh token superseded")
+        conn.commit()
+
+    result = airflow(dict(os.environ), "dags", "test", "crm_payments_to_qbo")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "DagRun failed" in output, output[-4000:]
+
+    state, tis = last_run("crm_payments_to_qbo")
+    assert state == "failed"
+    assert tis[("integrations", -1)][0] == "success" and tis[("summary", -1)][0] == "failed"
+    assert {step: tis[(step, -1)][0] for step in STEPS} == dict.fromkeys(STEPS, "skipped")
+    assert (f"Nothing synced: no integration is connected; left out: integration {integration.id} "
+            f"(location {LOCATION}) is needs_reauth: refresh token superseded") in output
+    with db.connect(stack.database_url) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM sync.run").fetchone()["n"] == 0
