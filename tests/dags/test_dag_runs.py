@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from qbo_crm_sync.local.stack import Stack
+from qbo_crm_sync.local.sandbox import crm_location
+from qbo_crm_sync.local.stack import HL_TOKEN, Stack
 from qbo_crm_sync.store import db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def test_contacts_dag_run_loads_new_customers(stack: Stack) -> None:
     from emulators.seed_data import qbo_customers
     from qbo_crm_sync.integrations_registry import connect
 
-    requests.post(f"{stack.highlevel_url}/_admin/seed", json={"locations": [{"id": LOCATION}]}, timeout=10)
+    crm_location(stack.highlevel_url, LOCATION, token=HL_TOKEN)  # the token highlevel_default carries
     integration = connect(LOCATION, prompt=None, out=lambda _: None)
     time.sleep(1.05)
     requests.post(f"{stack.qbo_url}/_admin/seed", timeout=30, json={
@@ -65,7 +66,7 @@ def test_receipts_dag_run_creates_one_receipt_per_eligible_payment(stack: Stack)
     from emulators.seed_data import hl_transactions
     from qbo_crm_sync.integrations_registry import connect
 
-    requests.post(f"{stack.highlevel_url}/_admin/seed", json={"locations": [{"id": LOCATION}]}, timeout=10)
+    crm_location(stack.highlevel_url, LOCATION, token=HL_TOKEN)  # the token highlevel_default carries
     integration = connect(LOCATION, prompt=None, out=lambda _: None)
     requests.post(f"{stack.highlevel_url}/_admin/seed", timeout=30,
                   json={"transactions": hl_transactions(LOCATION, 8, corpus=False)}).raise_for_status()
