@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emulators.common import EmulatorState, FaultAndLogMiddleware, admin_router
 from emulators.highlevel import admin, contacts, conversations, invoices, payments
+from emulators.highlevel.behaviour import Behaviour
 from emulators.highlevel.errors import REASONS, ApiError
 from emulators.highlevel.store import Store
 from emulators.highlevel.throttle import RateLimits
@@ -17,15 +18,23 @@ from emulators.highlevel.throttle import RateLimits
 
 @dataclass
 class HighLevel:
-    token: str
     store: Store
     limits: RateLimits
     state: EmulatorState
+    behaviour: Behaviour
 
 
-def create_app(token: str = "demo-hl-token", throttle_window_s: float = 10.0) -> FastAPI:
-    hl = HighLevel(token=token, store=Store(), limits=RateLimits(window_s=throttle_window_s), state=EmulatorState())
+def create_app(locations: dict[str, str] | None = None, throttle_window_s: float = 10.0) -> FastAPI:
+    """The emulator; ``locations`` (id -> token) exist from the start and again after every reset."""
+    hl = HighLevel(store=Store(), limits=RateLimits(window_s=throttle_window_s), state=EmulatorState(),
+                   behaviour=Behaviour())
     defaults = hl.limits.settings()
+
+    def initial_locations() -> None:
+        for location_id, token in (locations or {}).items():
+            hl.store.add_location({"id": location_id, "token": token})
+
+    initial_locations()
     app = FastAPI(title="HighLevel API v2 emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.hl = hl
 
@@ -53,10 +62,12 @@ def create_app(token: str = "demo-hl-token", throttle_window_s: float = 10.0) ->
         hl.limits.reset()
         hl.limits.configure(burst=defaults["burst_limit"], window_s=defaults["throttle_window_s"],
                             daily=defaults["daily_limit"])
+        hl.behaviour.reset()
+        initial_locations()
 
     app.include_router(admin_router(hl.state, reset=reset, seed=lambda body: admin.seed(hl.store, body),
                                     snapshot=lambda: hl.store.snapshot() | {"limits": hl.limits.settings()}))
-    app.include_router(admin.extra_router(hl.store, hl.limits, defaults))
+    app.include_router(admin.extra_router(hl.store, hl.limits, hl.behaviour, defaults))
     for area in (contacts, payments, invoices, conversations):
         app.include_router(area.router)
     return app

@@ -1,5 +1,15 @@
-"""Contacts: create, upsert (match by email, then phone, within the location), read, update,
-search, duplicate lookup and tags."""
+"""Contacts: create, upsert, read, update, search, duplicate lookup and tags.
+
+Matching follows the location's duplicate-contact setting (``contactMatching``, an admin switch per
+location: email then phone by default, or phone then email, or one field only). The upsert
+operation's description in HighLevel's contacts OpenAPI document is followed to the letter: the
+existing contact is found by the fields in the configured sequence, and when the first field finds
+one contact and the second field another, the first one is updated and the second field of the
+request is ignored, so that no two contacts end up sharing it.
+
+Emails are stored as given and matched without regard to case; ``emailLowerCase`` holds the
+lower-cased copy (the ContactCreate webhook example keeps ``JohnDeo@gmail.comm`` as written).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +23,26 @@ from emulators.common import maybe_drop
 from emulators.highlevel import models as m
 from emulators.highlevel.calls import begin
 from emulators.highlevel.errors import bad_request, not_found, trace_id, unprocessable
-from emulators.highlevel.store import Store, contact_id, email_key, now_iso
+from emulators.highlevel.store import Store, contact_id, now_iso
 
 router = APIRouter()
 
 _NOT_COPIED = {"locationId", "createNewIfDuplicateAllowed", "email", "tags", "customFields", "dateOfBirth"}
 SEARCH_OPERATORS = {"eq", "not_eq", "contains", "not_contains", "exists", "not_exists", "range"}
 SEARCH_PAGE_CEILING = 10_000
+# The filter fields of HighLevel's Search Contacts guide (doc.clickup.com/8631005/d/h/87cpx-158396,
+# linked from the search operation of the contacts OpenAPI document), "Supported Filter Fields",
+# plus the DND fields added later (GoHighLevel/highlevel-api-docs#279) and ``customFields.<id>``.
+# Any other field is refused with 400 "Invalid field <name>" (highlevel-api-docs#170 for
+# ``contact_name``, #289 for ``additional_phones``), never answered with an empty page: a misspelt
+# lookup must not read as "no such contact".
+SEARCH_FIELDS = frozenset({
+    "id", "address", "assignedTo", "businessName", "city", "country", "companyName", "dateAdded", "dateUpdated",
+    "dnd", "email", "followers", "firstNameLowerCase", "lastNameLowerCase", "isValidWhatsapp",
+    "lastEmailClickedDate", "lastEmailOpenedDate", "phone", "postalCode", "source", "state", "tags", "timezone",
+    "type", "validEmail", "website", "lastAppointment", "activeWorkflows", "finishedWorkflows", "opportunities",
+    "dndSettings.Email.status", "dndSettings.SMS.status", "dndSettings.Call.status", "inboundDndSettings.all.status",
+})
 
 
 def _tags(tags: list[str]) -> list[str]:
@@ -50,9 +73,9 @@ def apply_fields(contact: dict[str, Any], fields: dict[str, Any]) -> None:
         else:
             contact[key] = value
     if "email" in fields:
-        email = email_key(fields["email"])
+        email = (fields["email"] or "").strip()
         if email:
-            contact["email"] = contact["emailLowerCase"] = email
+            contact["email"], contact["emailLowerCase"] = email, email.lower()
         else:
             contact.pop("email", None)
             contact.pop("emailLowerCase", None)
@@ -104,12 +127,33 @@ def update_contact(store: Store, contact: dict[str, Any], fields: dict[str, Any]
 
 def find_match(store: Store, location: str, email: str | None, phone: str | None
                ) -> tuple[dict[str, Any] | None, str | None]:
-    """The location's duplicate rule: email first, then phone."""
-    found = store.contact_by_email(location, email)
-    if found:
-        return found, "email"
-    found = store.contact_by_phone(location, phone)
-    return (found, "phone") if found else (None, None)
+    """The contact the location's duplicate rule finds first, and the field that found it."""
+    for name, contact in _matches_in_order(store, location, email, phone):
+        if contact:
+            return contact, name
+    return None, None
+
+
+def _matches_in_order(store: Store, location: str, email: str | None, phone: str | None
+                      ) -> list[tuple[str, dict[str, Any] | None]]:
+    """Each field of the location's ``contactMatching`` sequence with the contact it finds."""
+    lookups = {"email": lambda: store.contact_by_email(location, email),
+               "phone": lambda: store.contact_by_phone(location, phone)}
+    return [(name, lookups[name]()) for name in store.contact_matching(location)]
+
+
+def upsert_target(store: Store, location: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+    """The contact an upsert updates (None: create one). When the first field of the sequence
+    finds a contact and a later field finds another, that later field is dropped from ``fields``."""
+    found = [(name, c) for name, c in _matches_in_order(store, location, fields.get("email"), fields.get("phone"))
+             if c is not None]
+    if not found:
+        return None
+    target = found[0][1]
+    for name, other in found[1:]:
+        if other["id"] != target["id"]:
+            fields.pop(name, None)
+    return target
 
 
 def duplicate_error(contact: dict[str, Any], matched_on: str) -> Exception:
@@ -149,7 +193,7 @@ async def upsert_contact(request: Request) -> JSONResponse:
     with store.lock:
         existing = None
         if not (dto.createNewIfDuplicateAllowed and _allows_duplicates(store, dto.locationId)):
-            existing, _ = find_match(store, dto.locationId, dto.email, dto.phone)
+            existing = upsert_target(store, dto.locationId, fields)
         if existing:
             contact, created = update_contact(store, existing, fields), False
         else:
@@ -163,6 +207,9 @@ async def upsert_contact(request: Request) -> JSONResponse:
 async def duplicate_contact(request: Request) -> JSONResponse:
     call = await begin(request)
     q = call.query(m.DuplicateQuery)
+    if not (q.email or q.number):
+        # Both are optional in the document, but a lookup needs one: the documented 400 (our words).
+        raise call.fail(bad_request("Either email or number is required", error="Bad Request"))
     store: Store = request.app.state.hl.store
     with store.lock:
         found, _ = find_match(store, q.locationId, q.email, q.number)
@@ -177,6 +224,9 @@ async def search_contacts(request: Request) -> JSONResponse:
     problems = _search_problems(dto)
     if problems:
         raise call.fail(unprocessable(problems))
+    unknown = [f.get("field") for f in _flatten(dto.filters or []) if not _searchable(f.get("field"))]
+    if unknown:
+        raise call.fail(bad_request(f"Invalid field {unknown[0]}", error="Bad Request"))
     store: Store = request.app.state.hl.store
     with store.lock:
         rows = [c for c in store.in_location("contacts", dto.locationId)
@@ -221,8 +271,7 @@ async def put_contact(contact_id: str, request: Request) -> JSONResponse:
             raise call.fail(not_found("Contact"))
         loc = contact["locationId"]
         if not _allows_duplicates(store, loc):
-            for other, matched_on in ((store.contact_by_email(loc, fields.get("email")), "email"),
-                                      (store.contact_by_phone(loc, fields.get("phone")), "phone")):
+            for matched_on, other in _matches_in_order(store, loc, fields.get("email"), fields.get("phone")):
                 if other and other["id"] != contact_id:
                     raise call.fail(duplicate_error(other, matched_on))
         answer = {"succeded": True, "contact": dict(update_contact(store, contact, fields))}
@@ -278,6 +327,11 @@ def _search_problems(dto: m.SearchContacts) -> list[str]:
     return problems
 
 
+def _searchable(field: Any) -> bool:
+    return isinstance(field, str) and (field in SEARCH_FIELDS or (field.startswith("customFields.")
+                                                                   and len(field) > len("customFields.")))
+
+
 def _flatten(filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for f in filters:
@@ -305,7 +359,17 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 
 def _field(contact: dict[str, Any], name: str) -> Any:
-    return contact.get("address1") if name == "address" else contact.get(name)
+    """The stored value a search field names: ``address`` is ``address1``, ``customFields.<id>`` the
+    value of that custom field, dotted names walk nested objects."""
+    if name == "address":
+        return contact.get("address1")
+    if name.startswith("customFields."):
+        wanted = name.split(".", 2)[1]
+        return next((f.get("value") for f in contact.get("customFields") or [] if f.get("id") == wanted), None)
+    value: Any = contact
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _matches_all(contact: dict[str, Any], filters: list[dict[str, Any]]) -> bool:

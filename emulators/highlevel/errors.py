@@ -14,8 +14,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 422: "Unprocessable Entity",
-           429: "Too Many Requests"}
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           422: "Unprocessable Entity", 429: "Too Many Requests"}
 
 
 def trace_id() -> str:
@@ -41,8 +41,19 @@ def unprocessable(messages: list[str]) -> ApiError:
                           "traceId": trace_id()})
 
 
-def unauthorized() -> ApiError:
-    return ApiError(401, {"statusCode": 401, "message": "Invalid JWT", "error": "Unauthorized"})
+def unauthorized(body: str = "live") -> ApiError:
+    """A missing, malformed or unknown bearer token (see behaviour.py, ``unauthorized_body``)."""
+    if body == "documented":
+        return ApiError(401, {"statusCode": 401, "message": "Invalid token: access token is invalid",
+                              "error": "Unauthorized"})
+    return ApiError(401, {"statusCode": 401, "message": "Invalid JWT"})
+
+
+def foreign_location(status: str = "403") -> ApiError:
+    """A token used on a location it does not belong to (see behaviour.py, ``foreign_location``)."""
+    if status == "401":
+        return ApiError(401, {"statusCode": 401, "message": "This location is not accessible from this token."})
+    return ApiError(403, {"statusCode": 403, "message": "The token does not have access to this location."})
 
 
 def too_many_requests() -> ApiError:

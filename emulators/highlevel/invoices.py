@@ -2,6 +2,11 @@
 
 Amounts are JSON numbers in major units (999 means 999.00), as the invoice schema writes them.
 A recorded payment also lands in the payments API as a transaction whose source is the invoice.
+
+Refusals use the messages the invoices OpenAPI document gives as examples under
+``POST /invoices/{invoiceId}/void``: an unknown id (or another location's) is 400 "Unable to find an
+invoice with the given invoice id" on every invoice operation, and a draft cannot be voided (400
+"Can not void draft invoice. You can delete draft invoice!").
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from fastapi.responses import JSONResponse
 from emulators.common import maybe_drop
 from emulators.highlevel import models as m
 from emulators.highlevel.calls import begin
-from emulators.highlevel.errors import bad_request, not_found, unprocessable
+from emulators.highlevel.errors import bad_request, unprocessable
 from emulators.highlevel.payments import new_transaction
 from emulators.highlevel.store import Store, now_iso, object_id
 from emulators.highlevel.totals import dec, invoice_totals, money
@@ -23,6 +28,8 @@ from emulators.highlevel.totals import dec, invoice_totals, money
 router = APIRouter()
 
 STATUSES = ("draft", "sent", "payment_processing", "paid", "void", "partially_paid")
+UNKNOWN_INVOICE = "Unable to find an invoice with the given invoice id"
+VOID_DRAFT = "Can not void draft invoice. You can delete draft invoice!"
 
 
 def refresh_totals(invoice: dict[str, Any]) -> None:
@@ -76,7 +83,7 @@ def new_invoice(store: Store, fields: dict[str, Any]) -> dict[str, Any]:
 def _owned(call: Any, store: Store, invoice_id: str, location: str) -> dict[str, Any]:
     invoice = store.get("invoices", invoice_id)
     if not invoice or invoice.get("altId") != location:
-        raise call.fail(not_found("Invoice"))
+        raise call.fail(bad_request(UNKNOWN_INVOICE))
     return invoice
 
 
@@ -163,6 +170,8 @@ async def void_invoice(invoice_id: str, request: Request) -> JSONResponse:
     store: Store = request.app.state.hl.store
     with store.lock:
         invoice = _owned(call, store, invoice_id, dto.altId)
+        if invoice["status"] == "draft":
+            raise call.fail(bad_request(VOID_DRAFT))
         if invoice["status"] == "void":
             raise call.fail(bad_request("Invoice is already void"))
         if invoice["status"] == "paid":

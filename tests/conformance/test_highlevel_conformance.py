@@ -24,12 +24,13 @@ from tests.conformance.openapi import (
 pytestmark = pytest.mark.integration
 
 LOC = "locConformance01"
+TOKEN = "pit-conformance"
 V1 = "2021-07-28"
 V_CONV = "2021-04-15"
 
 
 def _headers(version: str = V1) -> dict[str, str]:
-    return {"Authorization": "Bearer demo-hl-token", "Version": version}
+    return {"Authorization": f"Bearer {TOKEN}", "Version": version}
 
 
 CONTACT = {"locationId": LOC, "firstName": "Rosa", "lastName": "Diaz", "email": "rosa@example.com",
@@ -55,10 +56,11 @@ ALT = {"altId": LOC, "altType": "location"}
 
 @pytest.fixture
 def world(highlevel: str) -> dict[str, Any]:
-    """A location with one contact, transaction, order, subscription and invoice of each status needed."""
+    """A location (with its token) and one contact, transaction, order, subscription and invoice of each
+    status needed."""
     require_specs()
     seeded = requests.post(f"{highlevel}/_admin/seed", json={
-        "locations": [{"id": LOC, "name": "Conformance"}],
+        "locations": [{"id": LOC, "name": "Conformance", "token": TOKEN}],
         "transactions": [{"amount": 25, "entitySourceType": "funnel", "entitySourceId": "f1",
                           "entitySourceName": "Order form", "contactId": "c1"}],
         "orders": [{"amount": 40, "subtotal": 45, "discount": 5, "sourceType": "funnel", "sourceId": "f1"}],
@@ -67,6 +69,9 @@ def world(highlevel: str) -> dict[str, Any]:
     contact = requests.post(f"{highlevel}/contacts/", json=CONTACT, headers=_headers(), timeout=5).json()["contact"]
     invoices = [requests.post(f"{highlevel}/invoices/", json=INVOICE, headers=_headers(), timeout=5).json()["_id"]
                 for _ in range(2)]
+    # the spare is voided below, and a draft cannot be voided (only deleted)
+    requests.post(f"{highlevel}/invoices/{invoices[1]}/send", json=SEND, headers=_headers(),
+                  timeout=5).raise_for_status()
     return {"base": highlevel, "contact": contact["id"], "invoice": invoices[0], "spare_invoice": invoices[1],
             "txn": seeded["transactions"][0], "order": seeded["orders"][0]}
 
@@ -170,3 +175,30 @@ def test_validate_request_reports_nonconforming_requests() -> None:
         validate_request("GET", "/payments/transactions", None, {"altId": LOC, "altType": "location"},
                          {"Version": "2021-04-15"})
     validate_request("GET", f"/contacts/{'x' * 20}", None, None, _headers())
+
+
+def test_refusals_match_the_documented_errors(world: dict[str, Any]) -> None:
+    """Refusals use the documented error schemas, and the documented messages where examples give them."""
+    base, spare_draft = world["base"], requests.post(f"{world['base']}/invoices/", json=INVOICE, headers=_headers(),
+                                                     timeout=5).json()["_id"]
+    _, _, void_op = find_operation("POST", "/invoices/{invoiceId}/void")
+    documented = {e["value"]["message"] for e in
+                  void_op["responses"]["400"]["content"]["application/json"]["examples"].values()}
+    for path in (f"/invoices/{spare_draft}/void", "/invoices/0123456789abcdef01234567/void"):
+        answer = _send(base, "POST", path, None, VOID, V1)
+        assert answer.status_code == 400 and answer.json()["message"] in documented, answer.text
+    refusals = [
+        ("POST", "/contacts/search", None, {"locationId": LOC, "pageLimit": 5,
+                                            "filters": [{"field": "contact_name", "operator": "eq", "value": "x"}]}),
+        ("GET", "/contacts/search/duplicate", {"locationId": LOC}, None),
+    ]
+    for method, template, query, body in refusals:
+        answer = _send(base, method, template, query, body, V1)
+        assert answer.status_code == 400, answer.text
+        if response_schema_pointer(method, template, 400) is not None:  # the search documents no 400 schema
+            validate_response(method, template, 400, answer.json())
+        assert set(answer.json()) >= {"statusCode", "message"}
+    unauthorized = requests.get(f"{base}/contacts/search/duplicate", params={"locationId": LOC, "email": "a@b.co"},
+                                headers={"Authorization": "Bearer nope", "Version": V1}, timeout=5)
+    assert unauthorized.status_code == 401
+    validate_response("GET", "/contacts/search/duplicate", 401, unauthorized.json())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -13,7 +14,8 @@ import pytest
 import requests
 
 from qbo_crm_sync.dag_factory import STEPS
-from qbo_crm_sync.local.stack import QBO_CLIENT_ID, QBO_CLIENT_SECRET, Stack
+from qbo_crm_sync.local.sandbox import crm_location
+from qbo_crm_sync.local.stack import HL_TOKEN, QBO_CLIENT_ID, QBO_CLIENT_SECRET, Stack
 from qbo_crm_sync.store import db, integrations
 from qbo_crm_sync.store.integrations import Integration
 
@@ -40,17 +42,23 @@ def last_run(dag_id: str) -> tuple[str, dict[tuple[str, int], tuple[str | None, 
 
 
 def connect_location(stack: Stack, location_id: str, realm_id: str) -> Integration:
-    """A CRM location connected to its own QBO company, through the real OAuth code flow."""
+    """A CRM location connected to its own QBO company, through the real OAuth code flow. Each
+    location's CRM token is its own: an Airflow connection per location, named in crm_conn_id."""
     from qbo_crm_sync.integrations_registry import connect
 
-    requests.post(f"{stack.highlevel_url}/_admin/seed", json={"locations": [{"id": location_id}]},
-                  timeout=10).raise_for_status()
+    token = crm_location(stack.highlevel_url, location_id)
+    conn_id = f"highlevel_{location_id.lower()}"
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({
+        "conn_type": "highlevel", "password": token, "extra": {"base_url": stack.highlevel_url}})
     requests.post(f"{stack.qbo_url}/_admin/seed", json={"companies": [{"realmId": realm_id}]},
                   timeout=10).raise_for_status()
     # The emulator's consent page grants its default company: make it this location's.
     requests.post(f"{stack.qbo_url}/_admin/config", json={"default_realm": realm_id}, timeout=10).raise_for_status()
     integration = connect(location_id, prompt=None, out=lambda _: None)
     assert integration.realm_id == realm_id
+    with db.connect(stack.database_url) as conn:
+        integration = integrations.update_settings(conn, integration.id, {"crm_conn_id": conn_id})
+        conn.commit()
     return integration
 
 
@@ -86,7 +94,7 @@ def test_contacts_dag_run_loads_new_customers(stack: Stack) -> None:
     from emulators.seed_data import qbo_customers
     from qbo_crm_sync.integrations_registry import connect
 
-    requests.post(f"{stack.highlevel_url}/_admin/seed", json={"locations": [{"id": LOCATION}]}, timeout=10)
+    crm_location(stack.highlevel_url, LOCATION, token=HL_TOKEN)  # the token highlevel_default carries
     integration = connect(LOCATION, prompt=None, out=lambda _: None)
     time.sleep(1.05)
     requests.post(f"{stack.qbo_url}/_admin/seed", timeout=30, json={
@@ -115,7 +123,7 @@ def test_receipts_dag_run_creates_one_receipt_per_eligible_payment(stack: Stack)
     from emulators.seed_data import hl_transactions
     from qbo_crm_sync.integrations_registry import connect
 
-    requests.post(f"{stack.highlevel_url}/_admin/seed", json={"locations": [{"id": LOCATION}]}, timeout=10)
+    crm_location(stack.highlevel_url, LOCATION, token=HL_TOKEN)  # the token highlevel_default carries
     integration = connect(LOCATION, prompt=None, out=lambda _: None)
     requests.post(f"{stack.highlevel_url}/_admin/seed", timeout=30,
                   json={"transactions": hl_transactions(LOCATION, 8, corpus=False)}).raise_for_status()

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.emulators.highlevel_client import LOC, OTHER_LOC, call, entities, headers
+from tests.emulators.highlevel_client import LOC, OTHER_LOC, OTHER_TOKEN, TOKEN, call, entities, headers
 
 pytestmark = pytest.mark.integration
 
@@ -16,18 +16,33 @@ RATE_HEADERS = ("X-RateLimit-Limit-Daily", "X-RateLimit-Daily-Remaining", "X-Rat
 
 
 def test_missing_or_wrong_token_is_401(highlevel: str) -> None:
+    # The live API's body, without the "error" the document's UnauthorizedDTO shows
+    # (GoHighLevel/highlevel-api-docs#213: {"statusCode": 401, "message": "Invalid JWT"}).
     url = f"{highlevel}/contacts/search/duplicate"
     params = {"locationId": LOC, "email": "a@example.com"}
-    for sent in ({"Version": "2021-07-28"}, headers(token="not-the-token"), {"Authorization": "Basic abc"}):
+    for sent in ({"Version": "2021-07-28"}, headers(token="not-the-token"), {"Authorization": "Basic abc"},
+                 {"Authorization": TOKEN, "Version": "2021-07-28"}):
         answer = requests.get(url, params=params, headers=sent, timeout=5)
         assert answer.status_code == 401
-        assert answer.json() == {"statusCode": 401, "message": "Invalid JWT", "error": "Unauthorized"}
+        assert answer.json() == {"statusCode": 401, "message": "Invalid JWT"}
+
+
+def test_documented_401_body_behind_a_switch(highlevel: str) -> None:
+    # common-schemas.json UnauthorizedDTO example: the documented reading, kept as a switch.
+    requests.post(f"{highlevel}/_admin/config", json={"unauthorized_body": "documented"}, timeout=5)
+    answer = call(highlevel, "GET", "/contacts/search/duplicate", params={"locationId": LOC, "email": "a@b.co"},
+                  token="not-the-token")
+    assert answer.status_code == 401
+    assert answer.json() == {"statusCode": 401, "message": "Invalid token: access token is invalid",
+                             "error": "Unauthorized"}
+    requests.post(f"{highlevel}/_admin/reset", timeout=5)
+    assert requests.get(f"{highlevel}/_admin/config", timeout=5).json()["unauthorized_body"] == "live"
 
 
 def test_version_header_is_required_and_per_api(highlevel: str) -> None:
     url = f"{highlevel}/contacts/search/duplicate"
     params = {"locationId": LOC, "email": "a@example.com"}
-    missing = requests.get(url, params=params, headers={"Authorization": "Bearer demo-hl-token"}, timeout=5)
+    missing = requests.get(url, params=params, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
     assert missing.status_code == 400 and missing.json()["message"] == "Version header was not found"
     wrong = requests.get(url, params=params, headers=headers("2021-04-15"), timeout=5)
     assert wrong.status_code == 400 and "2021-07-28" in wrong.json()["message"]
@@ -59,7 +74,9 @@ def test_burst_over_the_window_is_429_per_location(highlevel: str) -> None:
     assert config.json()["burst_limit"] == 3
 
     def lookup(location: str) -> requests.Response:
-        return call(highlevel, "GET", "/contacts/search/duplicate", params={"locationId": location, "email": "a@b.co"})
+        token = OTHER_TOKEN if location == OTHER_LOC else TOKEN
+        return call(highlevel, "GET", "/contacts/search/duplicate", params={"locationId": location, "email": "a@b.co"},
+                    token=token)
 
     assert [lookup(LOC).status_code for _ in range(3)] == [200, 200, 200]
     refused = lookup(LOC)

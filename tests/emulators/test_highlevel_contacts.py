@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
-from tests.emulators.highlevel_client import LOC, OTHER_LOC, call, entities, seed
+from tests.emulators.highlevel_client import LOC, OTHER_LOC, OTHER_TOKEN, call, entities, seed
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +20,7 @@ def test_upsert_matches_by_email_then_by_phone(highlevel: str) -> None:
     first = upsert(highlevel, email="Ann@Example.com", firstName="Ann", phone="+1 555-000-1111")
     assert first["new"] is True and first["traceId"]
     contact = first["contact"]
-    assert contact["email"] == "ann@example.com"  # kept lower-cased, matched case-insensitively
+    assert contact["email"] == "Ann@Example.com"  # kept as given, matched case-insensitively
     assert contact["phone"] == "+1 555-000-1111"  # phones are kept as given
 
     by_email = upsert(highlevel, email="ANN@example.com", lastName="Lee")
@@ -30,7 +31,8 @@ def test_upsert_matches_by_email_then_by_phone(highlevel: str) -> None:
     assert by_phone["new"] is False and by_phone["contact"]["id"] == contact["id"]
     assert by_phone["contact"]["city"] == "Austin"
 
-    elsewhere = call(highlevel, "POST", "/contacts/upsert", json={"locationId": OTHER_LOC, "email": "ann@example.com"})
+    elsewhere = call(highlevel, "POST", "/contacts/upsert", json={"locationId": OTHER_LOC, "email": "ann@example.com"},
+                     token=OTHER_TOKEN)
     assert elsewhere.json()["new"] is True  # matching stays within the location
     fresh = upsert(highlevel, email="bob@example.com")
     assert fresh["new"] is True and fresh["contact"]["id"] != contact["id"]
@@ -127,3 +129,87 @@ def test_duplicate_lookup_by_email_or_number(highlevel: str) -> None:
     assert lookup(email="nobody@example.com")["contact"] is None
     missing = call(highlevel, "GET", "/contacts/search/duplicate", params={"email": "d@example.com"})
     assert missing.status_code == 422
+
+
+def _set_matching(base: str, order: list[str]) -> None:
+    requests.post(f"{base}/_admin/locations/{LOC}", json={"contactMatching": order}, timeout=5).raise_for_status()
+
+
+def test_upsert_keeps_the_email_contact_and_ignores_a_phone_owned_by_another(highlevel: str) -> None:
+    # contacts OpenAPI, POST /contacts/upsert: when one contact has the email and another the phone,
+    # "the API will update the contact that matches the first field in the configured sequence, and
+    # ignore the second field to prevent duplication" (default sequence: email, then phone).
+    by_email = upsert(highlevel, email="eve@example.com", phone="+15550000001", firstName="Eve")["contact"]
+    by_phone = upsert(highlevel, email="pat@example.com", phone="+15550000002", firstName="Pat")["contact"]
+    answer = upsert(highlevel, email="EVE@example.com", phone="+1 555-000-0002", city="Lima")
+    assert answer["new"] is False and answer["contact"]["id"] == by_email["id"]
+    stored = {c["id"]: c for c in entities(highlevel, "contacts", LOC)}
+    assert len(stored) == 2
+    assert stored[by_email["id"]]["phone"] == "+15550000001" and stored[by_email["id"]]["city"] == "Lima"
+    assert stored[by_phone["id"]]["phone"] == "+15550000002" and "city" not in stored[by_phone["id"]]
+    # a phone nobody else has is written as usual
+    assert upsert(highlevel, email="eve@example.com", phone="+15550000009")["contact"]["phone"] == "+15550000009"
+
+
+def test_upsert_follows_a_phone_first_setting(highlevel: str) -> None:
+    # Same description: the sequence is the location's "Allow Duplicate Contact" setting.
+    by_email = upsert(highlevel, email="eve@example.com", firstName="Eve")["contact"]
+    by_phone = upsert(highlevel, email="pat@example.com", phone="+15550000002", firstName="Pat")["contact"]
+    _set_matching(highlevel, ["phone", "email"])
+    answer = upsert(highlevel, email="eve@example.com", phone="+15550000002", city="Lima")
+    assert answer["contact"]["id"] == by_phone["id"]
+    stored = {c["id"]: c for c in entities(highlevel, "contacts", LOC)}
+    assert stored[by_phone["id"]]["email"] == "pat@example.com"  # the email is the ignored second field
+    assert "city" not in stored[by_email["id"]] and stored[by_phone["id"]]["city"] == "Lima"
+
+
+def test_upsert_with_an_email_only_setting_never_matches_by_phone(highlevel: str) -> None:
+    upsert(highlevel, email="eve@example.com", phone="+15550000001")
+    _set_matching(highlevel, ["email"])
+    other = upsert(highlevel, email="zed@example.com", phone="+15550000001")
+    assert other["new"] is True
+    phone_only = upsert(highlevel, phone="+15550000001")
+    assert phone_only["new"] is True and len(entities(highlevel, "contacts", LOC)) == 3
+    found = call(highlevel, "GET", "/contacts/search/duplicate", params={"locationId": LOC, "number": "+15550000001"})
+    assert found.json()["contact"] is None
+    bad = requests.post(f"{highlevel}/_admin/locations/{LOC}", json={"contactMatching": ["name"]}, timeout=5)
+    assert bad.status_code == 422
+
+
+def test_email_case_is_kept_with_a_lower_cased_copy(highlevel: str) -> None:
+    # ContactCreate webhook example in the specs: "email": "JohnDeo@gmail.comm", as it was written.
+    contact = call(highlevel, "POST", "/contacts/", json={"locationId": LOC, "email": "JohnDeo@Gmail.com"}).json()
+    assert contact["contact"]["email"] == "JohnDeo@Gmail.com"
+    assert contact["contact"]["emailLowerCase"] == "johndeo@gmail.com"
+    again = upsert(highlevel, email="johndeo@gmail.com", firstName="John")
+    assert again["new"] is False and again["contact"]["email"] == "johndeo@gmail.com"  # the upsert's own spelling
+    assert again["contact"]["emailLowerCase"] == "johndeo@gmail.com"
+
+
+def test_duplicate_lookup_needs_an_email_or_a_number(highlevel: str) -> None:
+    # Both parameters are optional in the document, but a lookup by nothing is the documented 400,
+    # never a 200 with no contact that would read as "no duplicate".
+    for params in ({"locationId": LOC}, {"locationId": LOC, "email": "", "number": ""}):
+        answer = call(highlevel, "GET", "/contacts/search/duplicate", params=params)
+        assert answer.status_code == 400 and answer.json()["statusCode"] == 400
+
+
+def test_search_refuses_unknown_fields(highlevel: str) -> None:
+    # highlevel-api-docs#170 ("Invalid field contact_name") and #289 ("Invalid field additional_phones"):
+    # 400 with message, error, statusCode and traceId; not an empty page.
+    upsert(highlevel, email="s@example.com", firstName="Sam")
+    for flt in ({"field": "contact_name", "operator": "eq", "value": "sam"},
+                {"group": "OR", "filters": [{"field": "email", "operator": "eq", "value": "s@example.com"},
+                                            {"field": "emial", "operator": "eq", "value": "s@example.com"}]}):
+        answer = call(highlevel, "POST", "/contacts/search", json={"locationId": LOC, "pageLimit": 5, "filters": [flt]})
+        assert answer.status_code == 400, answer.text
+        body = answer.json()
+        assert body["message"] in ("Invalid field contact_name", "Invalid field emial")
+        assert body["error"] == "Bad Request" and body["statusCode"] == 400 and body["traceId"]
+    # The fields of the search guide's table, DND fields (#279) and customFields.<id> are searchable.
+    cid = upsert(highlevel, email="s@example.com", customFields=[{"id": "cfTier", "field_value": "gold"}])
+    known = [{"field": "firstNameLowerCase", "operator": "eq", "value": "sam"},
+             {"field": "customFields.cfTier", "operator": "eq", "value": "gold"},
+             {"field": "dndSettings.Email.status", "operator": "not_exists"}]
+    found = call(highlevel, "POST", "/contacts/search", json={"locationId": LOC, "pageLimit": 5, "filters": known})
+    assert found.status_code == 200 and [c["id"] for c in found.json()["contacts"]] == [cid["contact"]["id"]]

@@ -82,6 +82,8 @@ def test_void_and_record_payment_validation(highlevel: str) -> None:
     missing_card = call(highlevel, "POST", f"/invoices/{iid}/record-payment",
                         json={**ALT, "mode": "cash", "notes": "n", "cheque": {"number": "1"}})
     assert missing_card.status_code == 422 and "card should not be empty" in missing_card.json()["message"]
+    call(highlevel, "POST", f"/invoices/{iid}/send",
+         json={**ALT, "userId": "u1", "action": "send_manually", "liveMode": False}).raise_for_status()
     voided = call(highlevel, "POST", f"/invoices/{iid}/void", json=ALT)
     assert voided.status_code == 200 and voided.json()["status"] == "void"
     got = call(highlevel, "GET", f"/invoices/{iid}", params=ALT).json()
@@ -103,3 +105,18 @@ def test_create_validates_items(highlevel: str) -> None:
         "items.0.amount must be a number conforming to the specified constraints",
         "discount.type must be one of the following values: percentage, fixed",
     }
+
+
+def test_void_refusals_carry_the_documented_messages(highlevel: str) -> None:
+    # invoices OpenAPI, POST /invoices/{invoiceId}/void, 400 examples VoidDraftInvoiceBadResponse and
+    # UnableToFindInvoiceResponse.
+    iid = draft(highlevel)["_id"]
+    refused = call(highlevel, "POST", f"/invoices/{iid}/void", json=ALT)
+    assert refused.status_code == 400
+    assert refused.json()["message"] == "Can not void draft invoice. You can delete draft invoice!"
+    assert call(highlevel, "GET", f"/invoices/{iid}", params=ALT).json()["status"] == "draft"
+    for method, path, body, params in (("POST", "/invoices/0123456789abcdef01234567/void", ALT, None),
+                                       ("GET", "/invoices/0123456789abcdef01234567", None, ALT)):
+        unknown = call(highlevel, method, path, json=body, params=params)
+        assert unknown.status_code == 400
+        assert unknown.json()["message"] == "Unable to find an invoice with the given invoice id"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulators.highlevel_client import LOC, OTHER_LOC, call, seed
+from tests.emulators.highlevel_client import LOC, OTHER_LOC, OTHER_TOKEN, call, seed
 
 pytestmark = pytest.mark.integration
 
@@ -60,9 +60,10 @@ def test_single_transaction_nests_its_source(highlevel: str, seeded: dict) -> No
     got = call(highlevel, "GET", f"/payments/transactions/{tid}", params=ALT)
     assert got.status_code == 200
     assert got.json()["_id"] == tid and got.json()["entitySource"]["type"] == "funnel"
-    wrong_location = call(highlevel, "GET", f"/payments/transactions/{tid}",
-                          params={"altId": OTHER_LOC, "altType": "location"})
-    assert wrong_location.status_code == 400
+    other = {"altId": OTHER_LOC, "altType": "location"}
+    not_there = call(highlevel, "GET", f"/payments/transactions/{tid}", params=other, token=OTHER_TOKEN)
+    assert not_there.status_code == 400  # the other location's token finds no such transaction there
+    assert call(highlevel, "GET", f"/payments/transactions/{tid}", params=other).status_code == 403
 
 
 def test_order_read_requires_alt_type_unlike_its_document(highlevel: str, seeded: dict) -> None:

@@ -30,9 +30,14 @@ def say(message: str) -> None:
 
 
 def seed_before_connect(s: stack.Stack) -> bool:
-    """Company, location and customers that predate the connection. False when already seeded."""
-    from emulators.seed_data import qbo_customers
+    """Company, location and customers that predate the connection. False when already seeded.
 
+    The CRM location is (re)made every time, whatever QuickBooks holds: its Private Integration
+    Token is the one the ``highlevel_default`` connection carries, and a token opens one location."""
+    from emulators.seed_data import qbo_customers
+    from qbo_crm_sync.local.sandbox import crm_location
+
+    crm_location(s.highlevel_url, DEMO_LOCATION, token=stack.HL_TOKEN, name="Ñandú Landscaping (CRM)")
     state = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()
     if DEMO_REALM in str(state):
         return False
@@ -44,9 +49,6 @@ def seed_before_connect(s: stack.Stack) -> bool:
                         created_at=datetime(2025, 3, 14, 9, 26, tzinfo=UTC))
     requests.post(f"{s.qbo_url}/_admin/seed", timeout=30,
                   json={"realmId": DEMO_REALM, "Customer": old}).raise_for_status()
-    requests.post(f"{s.highlevel_url}/_admin/seed", timeout=30, json={
-        "locations": [{"id": DEMO_LOCATION, "name": "Ñandú Landscaping (CRM)"}],
-    }).raise_for_status()
     return True
 
 

@@ -5,6 +5,12 @@ the benchmark scenarios stand on.
 connected through the real OAuth2 code flow (consent, redirect, code exchange, tokens saved
 encrypted), and the pair is registered. Hooks read their settings from Airflow connection objects,
 as in a deployment, pointed at the emulators.
+
+A HighLevel Private Integration Token opens one location only, as the live API's does. Each
+location therefore has its own token, and so its own ``highlevel`` connection in a deployment (the
+integration names it in its ``crm_conn_id`` setting; ``highlevel_default`` serves one location).
+``crm_location`` makes the location exist in the emulator with a given token, or with one the
+emulator issues, and answers that token.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ def quickbooks_settings(qbo_url: str, window_s: float | None = None) -> QuickBoo
         extra=json.dumps(extra)))
 
 
-def highlevel_settings(hl_url: str, window_s: float | None = None) -> HighLevelSettings:
+def highlevel_settings(hl_url: str, window_s: float | None = None, token: str = HL_TOKEN) -> HighLevelSettings:
     """The CRM token and endpoint as a deployment reads them, from a ``highlevel`` Airflow connection."""
     from airflow.sdk import Connection
 
@@ -47,7 +53,20 @@ def highlevel_settings(hl_url: str, window_s: float | None = None) -> HighLevelS
     if window_s is not None:
         extra["window_s"] = window_s
     return HighLevelSettings.from_connection(Connection(
-        conn_id="highlevel_default", conn_type="highlevel", password=HL_TOKEN, extra=json.dumps(extra)))
+        conn_id="highlevel_default", conn_type="highlevel", password=token, extra=json.dumps(extra)))
+
+
+def crm_location(hl_url: str, location_id: str, token: str | None = None, **settings: Any) -> str:
+    """Make the CRM location exist in the HighLevel emulator and answer its Private Integration Token.
+
+    ``token`` makes it that location's token (the emulator refuses a token another location owns);
+    without one, the location keeps its token or gets a new one. ``settings`` are the location's
+    (``name``, ``contactMatching``...)."""
+    body = settings | ({"token": token} if token else {})
+    answer = requests.post(f"{hl_url}/_admin/locations/{location_id}", json=body, timeout=10)
+    if not answer.ok:
+        raise RuntimeError(f"HighLevel emulator refused location {location_id}: {answer.text[:300]}")
+    return str(answer.json()["token"])
 
 
 def connect_realm(settings: QuickBooksSettings, tokens: TokenStore, state: str = "sandbox-state") -> str:
@@ -76,9 +95,10 @@ class Sandbox:
                 hl_settings: HighLevelSettings | None = None) -> Sandbox:
         tokens = TokenStore(lambda: db.connect(db_url), fernet_key)
         qbo_settings = qbo_settings or quickbooks_settings(qbo_url)
-        hl_settings = hl_settings or highlevel_settings(hl_url)
-        requests.post(f"{hl_url}/_admin/seed", json={"locations": [{"id": location_id, "name": location_id}]},
-                      timeout=10).raise_for_status()
+        if hl_settings is None:
+            hl_settings = highlevel_settings(hl_url, token=crm_location(hl_url, location_id))
+        else:
+            crm_location(hl_url, location_id, token=hl_settings.token)
         realm = connect_realm(qbo_settings, tokens)
         with db.connect(db_url) as conn:
             integration = integrations.register(conn, location_id, realm)

@@ -11,6 +11,7 @@ import requests
 
 from qbo_crm_sync.errors import ApiError, AuthError
 from qbo_crm_sync.hooks.highlevel import HighLevelHook
+from qbo_crm_sync.local.stack import HL_TOKEN
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +20,7 @@ LOCATION = "loc-hooks-1"
 
 def seed(base: str, **body) -> dict:
     response = requests.post(
-        f"{base}/_admin/seed", json={"locations": [{"id": LOCATION}], **body}, timeout=30
+        f"{base}/_admin/seed", json={"locations": [{"id": LOCATION, "token": HL_TOKEN}], **body}, timeout=30
     )
     response.raise_for_status()
     return response.json()
