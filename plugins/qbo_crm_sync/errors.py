@@ -44,6 +44,11 @@ class AuthError(FatalError):
     """Credentials rejected: a revoked, expired or superseded token. The integration needs reauth."""
 
 
+class CrmAccessDenied(ConfigurationError):
+    """HighLevel refused the location's token (401/403). Not a QuickBooks grant to reconnect: the
+    CRM connection the integration names must hold this location's own token."""
+
+
 class ApiError(FatalError):
     """A 4xx answer about the request itself (validation, not found, business rule).
 

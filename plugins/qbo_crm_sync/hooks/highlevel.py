@@ -18,7 +18,14 @@ from typing import Any
 
 import requests
 
-from qbo_crm_sync.errors import ApiError, AuthError, ConfigurationError, RateLimited, ServerError, SyncError
+from qbo_crm_sync.errors import (
+    ApiError,
+    ConfigurationError,
+    CrmAccessDenied,
+    RateLimited,
+    ServerError,
+    SyncError,
+)
 from qbo_crm_sync.hooks import connection_forms
 from qbo_crm_sync.hooks.http import (
     DEFAULT_TIMEOUT,
@@ -114,7 +121,8 @@ def error_for_response(response: requests.Response) -> SyncError:
     if status >= 500:
         return ServerError(text)
     if status in (401, 403):
-        return AuthError(text)
+        return CrmAccessDenied(f"{text}. Check that the integration's CRM connection (crm_conn_id) holds "
+                               "this location's Private Integration Token with the needed scopes.")
     return ApiError(text, status=status, code=str(status), detail=message)
 
 

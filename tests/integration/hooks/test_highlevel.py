@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import requests
 
-from qbo_crm_sync.errors import ApiError, AuthError
+from qbo_crm_sync.errors import ApiError, AuthError, CrmAccessDenied
 from qbo_crm_sync.hooks.highlevel import HighLevelHook
 from qbo_crm_sync.local.stack import HL_TOKEN
 
@@ -101,10 +101,11 @@ def test_validation_errors_are_typed_and_not_retried(highlevel, hl_settings):
     assert len(sent(highlevel, "/contacts/upsert")) == 1
 
 
-def test_wrong_token_is_an_auth_error(highlevel, hl_settings):
+def test_a_refused_crm_token_names_the_crm_connection_not_quickbooks(highlevel, hl_settings):
     hook = HighLevelHook(LOCATION, settings=replace(hl_settings, token="wrong-token"))
-    with pytest.raises(AuthError):
+    with pytest.raises(CrmAccessDenied, match="crm_conn_id") as caught:
         hook.find_duplicate(email="a@example.com")
+    assert not isinstance(caught.value, AuthError)  # an AuthError would mark the QBO grant needs_reauth
 
 
 def test_burst_of_300_stays_under_the_limit(highlevel, hl_settings):

@@ -9,7 +9,13 @@ import pytest
 import requests
 from airflow.sdk import Connection
 
-from qbo_crm_sync.errors import ApiError, AuthError, ConfigurationError, ConnectionFailed, RateLimited
+from qbo_crm_sync.errors import (
+    ApiError,
+    ConfigurationError,
+    ConnectionFailed,
+    CrmAccessDenied,
+    RateLimited,
+)
 from qbo_crm_sync.hooks.highlevel import HighLevelHook, HighLevelSettings
 from qbo_crm_sync.hooks.http import RetryPolicy
 from tests.unit.hooks.fakes import ScriptedAdapter, mount
@@ -152,7 +158,7 @@ def test_find_duplicate_and_missing_contact():
         (
             401,
             {"statusCode": 401, "message": "Invalid token: access token is invalid", "error": "Unauthorized"},
-            AuthError,
+            CrmAccessDenied,
             "Invalid token",
         ),
     ],
