@@ -173,28 +173,36 @@ def create_app(
             request_id = params.get("requestid") or None
             if request_id is not None:
                 service.check_request_id(request_id, batch=entity_name is None)
-            options = Options.parse(params.get("include"))
+            options = Options.parse(params.getlist("include"))
             with store.lock:
-                replay = company.replies.get(request_id) if request_id else None
-                if replay is not None and store.config.requestid_replay:
-                    return _answer(replay.body, replay.status, replay.headers)
-                try:
-                    payload = _json(raw, entity)
-                    if entity_name is None:
-                        body = service.batch(store, company, payload, request_id)
-                    else:
-                        body = service.operate(store, company, entity, operation, payload, options)
-                    reply = Reply(200, body)
-                except faults.QboError as err:
-                    reply = Reply(err.status, err.body, err.headers)
-                if request_id and request_id not in company.replies:
-                    company.replies[request_id] = reply
+                reply = company.replies.get(request_id) if request_id else None
+                if reply is None or not store.config.requestid_replay:
+                    reply = _carry_out(company, entity_name, entity, operation, raw, options, request_id)
+                    if request_id and request_id not in company.replies:
+                        company.replies[request_id] = reply
             response = _answer(reply.body, reply.status, reply.headers)
             if reply.status == 200:
-                maybe_drop(request)
+                maybe_drop(request)  # a replayed answer can be lost on the way too
             return response
         except faults.QboError as err:
             return _fault(err)
+
+    def _carry_out(
+        company: Company,
+        entity_name: str | None,
+        entity: str,
+        operation: str | None,
+        raw: bytes,
+        options: Options,
+        request_id: str | None,
+    ) -> Reply:
+        try:
+            payload = _json(raw, entity)
+            if entity_name is None:
+                return Reply(200, service.batch(store, company, payload, request_id))
+            return Reply(200, service.operate(store, company, entity, operation, payload, options))
+        except faults.QboError as err:
+            return Reply(err.status, err.body, err.headers)
 
     app.include_router(api)
     app.include_router(oauth_router(oauth))

@@ -74,8 +74,11 @@ class Options:
 
     @classmethod
     def parse(cls, raw: Any) -> Options:
-        values = raw if isinstance(raw, list) else str(raw or "").split(",")
-        return cls(frozenset(str(v).strip().lower() for v in values if str(v).strip()))
+        """``include`` values: one string, comma-separated ones, or a list (repeated parameters,
+        ``optionsData`` arrays)."""
+        values = raw if isinstance(raw, list) else [raw]
+        words = (w.strip().lower() for v in values if v for w in str(v).split(","))
+        return cls(frozenset(w for w in words if w))
 
     @property
     def allow_duplicate_doc_number(self) -> bool:
