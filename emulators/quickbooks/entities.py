@@ -39,8 +39,8 @@ COMPUTED = {
     "RefundReceipt": ("TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "RemainingCredit"),
     "Payment": ("UnappliedAmt",),
     "Customer": ("Balance", "BalanceWithJobs", "FullyQualifiedName"),
-    "Vendor": ("Balance",),
-    "Employee": (),
+    "Vendor": ("Balance", "FullyQualifiedName"),
+    "Employee": ("FullyQualifiedName",),
     "Item": ("FullyQualifiedName",),
     "Account": ("FullyQualifiedName", "CurrentBalance", "CurrentBalanceWithSubAccounts"),
 }
