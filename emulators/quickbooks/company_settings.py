@@ -162,10 +162,13 @@ def configure(
     preferences: dict[str, Any] | None = None,
     info: dict[str, Any] | None = None,
 ) -> None:
-    """Apply what is given and nothing else: an omitted setting keeps its current value."""
-    changes: dict[str, Any] = copy.deepcopy(preferences or {})
-    if not isinstance(changes, dict):
+    """Apply what is given and nothing else: an omitted setting keeps its current value. The settings'
+    SyncToken moves only when something changed."""
+    if not isinstance(preferences or {}, dict):
         raise faults.malformed_body("Preferences")
+    if not isinstance(info or {}, dict):
+        raise faults.malformed_body("CompanyInfo")
+    changes: dict[str, Any] = copy.deepcopy(preferences or {})
     unknown = sorted(set(changes) - PREFERENCE_SECTIONS)
     if unknown:
         raise faults.unsupported_property(unknown[0], "Preferences", sorted(PREFERENCE_SECTIONS))
@@ -175,14 +178,14 @@ def configure(
     if multicurrency is not None:
         currency["MultiCurrencyEnabled"] = bool(multicurrency)
     info = dict(info or {})
-    if not isinstance(info, dict):
-        raise faults.malformed_body("CompanyInfo")
+    before = (company.name, company.preferences, company.info)
     if info.get("CompanyName"):
         company.name = str(info.pop("CompanyName"))
     company.preferences = _merge(company.preferences, changes)
     company.info = _merge(company.info, info)
-    company.settings_token += 1
-    company.settings_updated = now()
+    if (company.name, company.preferences, company.info) != before or company.settings_token == 0:
+        company.settings_token += 1
+        company.settings_updated = now()
 
 
 def _head(company: Company) -> dict[str, Any]:

@@ -195,8 +195,8 @@ class Store:
                 settings.configure(company, home_currency, multicurrency, preferences, info)
                 seed_defaults(self, company)
             else:
-                company.name = name or company.name
-                settings.configure(company, home_currency, multicurrency, preferences, info)
+                named = {"CompanyName": name} if name else {}
+                settings.configure(company, home_currency, multicurrency, preferences, named | (info or {}))
             if tax_rates:
                 company.tax_rates.update({str(k): Decimal(str(v)) for k, v in tax_rates.items()})
             return company
