@@ -10,15 +10,27 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 
 from emulators.common import EmulatorState, FaultAndLogMiddleware, admin_router, maybe_drop
-from emulators.quickbooks import entities, faults, service
-from emulators.quickbooks.clock import response_time
+from emulators.quickbooks import company_settings, entities, faults, service
+from emulators.quickbooks.entities import Options
 from emulators.quickbooks.oauth import OAuth
 from emulators.quickbooks.oauth import router as oauth_router
-from emulators.quickbooks.store import BY_PATH, ENTITIES, HAS_ACTIVE, Company, Config, Store
+from emulators.quickbooks.store import BY_PATH, ENTITIES, HAS_ACTIVE, Company, Config, Reply, Store
 from emulators.quickbooks.throttle import Limits, Throttle
 
 MEDIA_TYPE = "application/json;charset=utf-8"
-SEED_ORDER = ("Account", "Item", "Customer", "Invoice", "SalesReceipt", "RefundReceipt", "Payment")
+SEED_ORDER = (
+    "Account",
+    "Item",
+    "Customer",
+    "Vendor",
+    "Employee",
+    "Invoice",
+    "SalesReceipt",
+    "RefundReceipt",
+    "Payment",
+)
+# Company facts a ``companies[]`` seed may give at its top level (the rest: "CompanyInfo", "Preferences").
+INFO_SHORTHANDS = ("Country", "LegalName", "DefaultTimeZone", "CompanyAddr", "Email", "FiscalYearStartMonth")
 
 
 def _answer(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -116,7 +128,19 @@ def create_app(
     async def company_info(realm_id: str, info_id: str, request: Request) -> Response:
         try:
             company = company_for(request, realm_id)
-            return _answer({"CompanyInfo": company.company_info(), "time": response_time()})
+            if info_id != realm_id:
+                raise faults.object_not_found("CompanyInfo", info_id)
+            with store.lock:
+                return _answer(service.singleton(company, "CompanyInfo"))
+        except faults.QboError as err:
+            return _fault(err)
+
+    @api.get("/preferences")
+    async def preferences(realm_id: str, request: Request) -> Response:
+        try:
+            company = company_for(request, realm_id)
+            with store.lock:
+                return _answer(service.singleton(company, "Preferences"))
         except faults.QboError as err:
             return _fault(err)
 
@@ -138,29 +162,47 @@ def create_app(
     async def _write(
         realm_id: str, request: Request, entity_name: str | None, operation: str | None
     ) -> Response:
-        """Writes and batch: a repeated ``requestid`` answers the first (successful) answer again."""
+        """Writes and batch. A repeated ``requestid`` answers the first answer again, errors included
+        (Intuit blog 2015-04-06: "the service sends the same response as it did for the original
+        request"), unless ``requestid_replay`` is off."""
         try:
             company = company_for(request, realm_id)
             entity = entity_named(entity_name) if entity_name else "batch"
             raw = await request.body()
-            request_id = request.query_params.get("requestid") or None
+            params = request.query_params
+            request_id = params.get("requestid") or None
+            if request_id is not None:
+                service.check_request_id(request_id, batch=entity_name is None)
+            options = Options.parse(params.getlist("include"))
             with store.lock:
-                replay = company.replies.get(request_id) if request_id else None
-                if replay is not None:
-                    body = replay[1]
-                else:
-                    payload = _json(raw, entity)
-                    if entity_name is None:
-                        body = service.batch(store, company, payload)
-                    else:
-                        body = service.operate(store, company, entity, operation, payload)
-                    if request_id:
-                        company.replies[request_id] = (200, body)
-            response = _answer(body)
-            maybe_drop(request)
+                reply = company.replies.get(request_id) if request_id else None
+                if reply is None or not store.config.requestid_replay:
+                    reply = _carry_out(company, entity_name, entity, operation, raw, options, request_id)
+                    if request_id and request_id not in company.replies:
+                        company.replies[request_id] = reply
+            response = _answer(reply.body, reply.status, reply.headers)
+            if reply.status == 200:
+                maybe_drop(request)  # a replayed answer can be lost on the way too
             return response
         except faults.QboError as err:
             return _fault(err)
+
+    def _carry_out(
+        company: Company,
+        entity_name: str | None,
+        entity: str,
+        operation: str | None,
+        raw: bytes,
+        options: Options,
+        request_id: str | None,
+    ) -> Reply:
+        try:
+            payload = _json(raw, entity)
+            if entity_name is None:
+                return Reply(200, service.batch(store, company, payload, request_id))
+            return Reply(200, service.operate(store, company, entity, operation, payload, options))
+        except faults.QboError as err:
+            return Reply(err.status, err.body, err.headers)
 
     app.include_router(api)
     app.include_router(oauth_router(oauth))
@@ -220,10 +262,35 @@ def create_app(
         with store.lock:
             current = asdict(store.config)
             for key, value in body.items():
-                current[key] = type(current[key])(value) if current[key] is not None else value
+                current[key] = _setting(current[key], value)
             store.config = Config(**current)
             limits.configure(store.config)
             return asdict(store.config)
+
+    @extra.get("/preferences/{realm_id}")
+    def get_preferences(realm_id: str) -> dict[str, Any]:
+        company = store.companies.get(realm_id)
+        if company is None:
+            raise HTTPException(status_code=404, detail="unknown realm")
+        with store.lock:
+            return {"Preferences": company.preferences_body(), "CompanyInfo": company.company_info()}
+
+    @extra.post("/preferences/{realm_id}")
+    def set_preferences(realm_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Change a company's settings like its owner would in QBO's settings pages:
+        ``{"Preferences": {...}, "CompanyInfo": {...}}``, merged into what the company has."""
+        company = store.companies.get(realm_id)
+        if company is None:
+            raise HTTPException(status_code=404, detail="unknown realm")
+        unknown = sorted(set(body) - {"Preferences", "CompanyInfo"})
+        if unknown:
+            raise HTTPException(status_code=400, detail=f"unknown sections: {unknown}")
+        with store.lock:
+            try:
+                company_settings.configure(company, None, None, body.get("Preferences"), body.get("CompanyInfo"))
+            except faults.QboError as err:
+                raise HTTPException(status_code=err.status, detail=err.body) from err
+            return {"Preferences": company.preferences_body(), "CompanyInfo": company.company_info()}
 
     @extra.get("/entities/{realm_id}/{entity_name}")
     def list_entities(realm_id: str, entity_name: str) -> dict[str, Any]:
@@ -254,16 +321,36 @@ def create_app(
     return app
 
 
+def _setting(current: Any, value: Any) -> Any:
+    if isinstance(current, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    return type(current)(value) if current is not None else value
+
+
 def _seed(store: Store, body: dict[str, Any]) -> dict[str, Any]:
-    """Companies first, then entities (in dependency order) into ``realmId`` or the default company."""
+    """Companies first, then entities (in dependency order) into ``realmId`` or the default company.
+
+    A ``companies[]`` entry: ``realmId``, ``CompanyName``, ``HomeCurrency``, ``MultiCurrencyEnabled``,
+    ``TaxRates`` ({tax code id: percent}), ``Preferences`` and ``CompanyInfo`` (merged into the
+    company's, e.g. ``{"SalesFormsPrefs": {"AllowDiscount": false}}``), and the CompanyInfo shorthands
+    ``Country``, ``LegalName``, ``DefaultTimeZone``, ``CompanyAddr``, ``Email``, ``FiscalYearStartMonth``.
+    Seeding into an existing company changes only what the entry gives.
+    """
     realms = []
     for spec in body.get("companies") or []:
+        info = dict(spec.get("CompanyInfo") or {})
+        info.update({k: spec[k] for k in INFO_SHORTHANDS if k in spec})
+        multicurrency = spec.get("MultiCurrencyEnabled")
         company = store.add_company(
             spec.get("realmId"),
             spec.get("CompanyName"),
-            spec.get("HomeCurrency", "USD"),
-            bool(spec.get("MultiCurrencyEnabled", False)),
+            spec.get("HomeCurrency"),
+            None if multicurrency is None else bool(multicurrency),
             spec.get("TaxRates"),
+            spec.get("Preferences"),
+            info,
         )
         realms.append(company.realm_id)
     realm_id = body.get("realmId") or (realms[0] if realms else None)
@@ -272,6 +359,7 @@ def _seed(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         return {"companies": realms, "realmId": realm_id, "created": {}}
     company = store.add_company(realm_id) if realm_id else store.connect_realm()
     created: dict[str, list[str]] = {}
+    seeding = Options(seeding=True)
     for entity in SEED_ORDER:
         rows = body.get(entity) or []
         if entity == "Customer":  # parents before their sub-customers
@@ -284,6 +372,6 @@ def _seed(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         for payload in rows:
             if not isinstance(payload, dict):
                 raise faults.malformed_body(entity)
-            made = entities.create(store, company, entity, payload, seeding=True)
+            made = entities.create(store, company, entity, payload, seeding)
             created.setdefault(entity, []).append(made["Id"])
     return {"companies": realms, "realmId": company.realm_id, "created": created}

@@ -103,6 +103,44 @@ def malformed_body(reason: str) -> QboError:
     )
 
 
+def request_id_too_long(value: str, limit: int) -> QboError:
+    """The shape QBO answered a 68-character request_id with (QuickBooks-V3-Java-SDK#180)."""
+    return business(
+        f"You cannot enter more than {limit} characters in the request_id field. "
+        f"You tried entering {value[:10]}..., which is {len(value)} characters."
+    )
+
+
+def batch_id_too_long(bid: str, limit: int) -> QboError:
+    return business(
+        f"You cannot enter more than {limit} characters in the bId field of a batch that carries a "
+        f"requestid. You tried entering {bid[:10]}..., which is {len(bid)} characters."
+    )
+
+
+def duplicate_doc_number(doc_number: str, entity: str, holder: str) -> QboError:
+    return validation(
+        "Duplicate Document Number Error",
+        "Duplicate Document Number Error : You must specify a different number. This number has already "
+        f"been used. DocNumber={doc_number} is assigned to TxnType={entity} with TxnId={holder}",
+        "6140",
+    )
+
+
+# The message and detail QBO answers when a name with an open balance is made inactive
+# (quickbooks-ruby#390). The thread shows no code; 6000, the business-validation family, stands in.
+LIST_HAS_BALANCE_CODE = "6000"
+
+
+def list_has_balance(entity: str) -> QboError:
+    return validation(
+        "Delete List Has Balance Error",
+        "The entity you are trying to delete has an open balance. : "
+        f"This {entity.lower()} cannot be deleted because it has a non-zero balance",
+        LIST_HAS_BALANCE_CODE,
+    )
+
+
 def query_parser(detail: str) -> QboError:
     return validation("Error parsing query", f"QueryParserError: {detail}", "4000")
 

@@ -1,14 +1,22 @@
 """Intuit's OAuth2 authorisation-code flow, on the emulator's own host.
 
 GET /connect/oauth2 approves at once; POST /oauth2/v1/tokens/bearer trades codes and refresh tokens
-(HTTP Basic client auth); POST /v2/oauth2/tokens/revoke ends a grant. Refresh tokens rotate on every
-refresh and the superseded one is refused with ``invalid_grant``.
+(HTTP Basic client auth); POST /v2/oauth2/tokens/revoke ends a grant; GET /v1/openid_connect/userinfo
+answers who connected. Refresh tokens rotate on every refresh and the superseded one is refused with
+``invalid_grant``.
+
+The OpenID discovery documents Intuit publishes (``/.well-known/openid_configuration`` and
+``/.well-known/openid_sandbox_configuration``, with or without the trailing slash Intuit's own client
+library asks for) name these endpoints on the host the request came to, with Intuit's field names
+(issuer, authorization_endpoint, token_endpoint, userinfo_endpoint, revocation_endpoint, jwks_uri, ...),
+so Intuit's OAuth client (intuit-oauth, whose ``environment`` may be a discovery URL) works unpatched.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import secrets
 import threading
@@ -142,9 +150,56 @@ class OAuth:
             for access in grant.access_tokens:
                 self.by_access.pop(access, None)
 
+    def user(self, token: str) -> dict[str, Any] | None:
+        """The OpenID userinfo claims of a live access token's grant, else None."""
+        realm, _ = self.authenticate(token)
+        if realm is None:
+            return None
+        company = self.store.companies.get(realm)
+        email = ((company.info.get("Email") or {}) if company else {}).get("Address") or "books@example.com"
+        return {
+            "sub": str(uuid_for(realm)),
+            "email": email,
+            "emailVerified": True,
+            "givenName": "Sandbox",
+            "familyName": "Admin",
+            "phoneNumber": "+1 6505550100",
+            "phoneNumberVerified": False,
+            "address": {
+                "streetAddress": "2700 Coast Ave",
+                "locality": "Mountain View",
+                "region": "CA",
+                "postalCode": "94043",
+                "country": "US",
+            },
+        }
+
     def active_grants(self) -> int:
         with self.lock:
             return sum(1 for g in self.grants if not g.revoked)
+
+
+def uuid_for(realm_id: str) -> str:
+    digest = hashlib.sha256(f"qbo-emulator-user:{realm_id}".encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def discovery(base: str) -> dict[str, Any]:
+    """Intuit's OpenID discovery document, pointing at this host."""
+    return {
+        "issuer": f"{base}/op/v1",
+        "authorization_endpoint": f"{base}/connect/oauth2",
+        "token_endpoint": f"{base}/oauth2/v1/tokens/bearer",
+        "userinfo_endpoint": f"{base}/v1/openid_connect/userinfo",
+        "revocation_endpoint": f"{base}/v2/oauth2/tokens/revoke",
+        "jwks_uri": f"{base}/op/v1/jwks",
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+    }
 
 
 def _oauth_error(status: int, error: str, description: str | None = None) -> JSONResponse:
@@ -213,5 +268,28 @@ def router(oauth: OAuth) -> APIRouter:
             return _oauth_error(400, "invalid_request", "token is required")
         oauth.revoke(str(token))  # unknown tokens answer 200 too (RFC 7009)
         return Response(status_code=200)
+
+    @api.get("/.well-known/openid_configuration")
+    @api.get("/.well-known/openid_configuration/")
+    @api.get("/.well-known/openid_sandbox_configuration")
+    @api.get("/.well-known/openid_sandbox_configuration/")
+    def openid_configuration(request: Request) -> JSONResponse:
+        return JSONResponse(discovery(str(request.base_url).rstrip("/")))
+
+    @api.get("/op/v1/jwks")
+    def jwks() -> JSONResponse:
+        return JSONResponse({"keys": []})  # no ID tokens are issued, so there is nothing to verify
+
+    @api.get("/v1/openid_connect/userinfo")
+    def userinfo(request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        claims = oauth.user(header[7:].strip()) if header[:7].lower() == "bearer " else None
+        if claims is None:
+            return JSONResponse(
+                {"error": "invalid_token"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'},
+            )
+        return JSONResponse(claims)
 
     return api

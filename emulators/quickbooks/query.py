@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from emulators.quickbooks import faults
+from emulators.quickbooks import faults, queryable
 from emulators.quickbooks.clock import parse_instant
 
 MAX_RESULTS = 1000
@@ -254,7 +254,9 @@ def _unescape(text: str) -> str:
 
 
 def parse(text: str, known: dict[str, frozenset[str]]) -> Query:
-    """Parse and validate against the known entities (case-insensitive names) and their properties."""
+    """Parse and validate: the entity (case-insensitive) must be known, WHERE may only name filterable
+    properties and ORDERBY sortable ones (``queryable``), a SELECT list only the entity's properties.
+    Property names are matched case-insensitively and stored as QBO spells them."""
     if not text or not text.strip():
         raise faults.query_parser('Encountered "<EOF>" at line 1, column 1.')
     query = _Parser(text).parse()
@@ -263,15 +265,23 @@ def parse(text: str, known: dict[str, frozenset[str]]) -> Query:
     if entity is None:
         raise faults.query_validation(f"invalid context declaration: {query.entity}")
     query.entity = entity
-    props = known[entity]
-    for name in [c.field for c in query.conditions] + [o[0] for o in query.order] + query.fields:
-        if name.split(".")[0] not in props:
-            raise faults.query_validation(f"property '{name}' is not queryable")
+    for cond in query.conditions:
+        cond.field = _allowed(queryable.FILTERABLE[entity], cond.field)
+    query.order = [(_allowed(queryable.SORTABLE[entity], name), desc) for name, desc in query.order]
+    props = frozenset(known[entity])
+    query.fields = [_allowed(props, name.split(".")[0]) for name in query.fields]
     if query.max_results > MAX_RESULTS:
         raise faults.query_validation(f"MAXRESULTS {query.max_results} exceeds the limit of {MAX_RESULTS}")
     if query.max_results < 1 or query.start < 1:
         raise faults.query_validation("STARTPOSITION and MAXRESULTS must be positive")
     return query
+
+
+def _allowed(names: frozenset[str], name: str) -> str:
+    found = queryable.canonical(names, name)
+    if found is None:
+        raise faults.query_validation(f"property '{name}' is not queryable")
+    return found
 
 
 # ---------------------------------------------------------------- evaluation

@@ -1,4 +1,11 @@
-"""Per-realm throttling the way QBO meters it: requests per window, requests in flight, batch calls.
+"""Per-realm throttling the way QBO meters it: requests per second and per window, requests in flight,
+batch calls; all answered 429 with Fault 3001.
+
+Intuit's limits: 500 requests per minute and 10 in flight per realm and app (developer blog,
+2016-08-08), 40 batch requests per minute, and 10 requests per second per realm and app (the limits and
+throttles page; developer blog 2025-08-13). ``window_s`` stands for the minute and scales every limit
+alike: with a 6 s window the per-second limit is 10 per 0.1 s, so a benchmark on a short window meets the
+same shape of limits as a client against Intuit.
 
 A pure ASGI wrapper outside the fault middleware, so injected latency counts as time in flight, the
 way a slow server keeps real requests open.
@@ -24,6 +31,7 @@ class Limits:
         self.configure(config)
 
     def configure(self, config: Config) -> None:
+        self.per_second = SlidingWindowLimiter(config.requests_per_second, config.window_s / 60)
         self.requests = SlidingWindowLimiter(config.requests_per_window, config.window_s)
         self.batches = SlidingWindowLimiter(config.batch_per_window, config.window_s)
         self.inflight = ConcurrencyLimiter(config.concurrent_limit)
@@ -47,7 +55,7 @@ class Throttle:
             await self._refuse(scope, send)
             return
         try:
-            allowed = limits.requests.hit(realm)[0]
+            allowed = limits.per_second.hit(realm)[0] and limits.requests.hit(realm)[0]
             if allowed and path.endswith("/batch"):
                 allowed = limits.batches.hit(realm)[0]
             if not allowed:

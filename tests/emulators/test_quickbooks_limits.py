@@ -58,6 +58,9 @@ def test_commit_then_drop(qbo: str) -> None:
     with pytest.raises(requests.exceptions.RequestException) as caught:
         books.post("customer", {"DisplayName": "Landed Anyway"}, requestid="drop-1")
     assert isinstance(caught.value, requests.ConnectionError | requests.exceptions.ChunkedEncodingError)
+    # A replayed answer is lost on the way like a fresh one.
+    with pytest.raises(requests.exceptions.RequestException):
+        books.post("customer", {"DisplayName": "Landed Anyway"}, requestid="drop-1")
     requests.post(f"{qbo}/_admin/faults", json={"drop_after_commit_rate": 0.0}, timeout=5).raise_for_status()
     listed = requests.get(f"{qbo}/_admin/entities/{books.realm}/Customer", timeout=5).json()["Customer"]
     assert [c["DisplayName"] for c in listed] == ["Landed Anyway"]
@@ -77,3 +80,21 @@ def test_error_rate_and_request_log(qbo: str) -> None:
     assert storm.status_code == 429 and fault_code(storm) == "3001"
     log = requests.get(f"{qbo}/_admin/requests", params={"path": "/query"}, timeout=5).json()
     assert [r["status"] for r in log["requests"]] == [503, 429]
+
+
+def test_requests_per_second_throttle_and_scale_with_the_window(qbo: str) -> None:
+    # Intuit's limits: 10 requests per second per realm and app besides 500 per minute (the limits and
+    # throttles page; developer blog 2025-08-13), answered 429 with Fault 3001. window_s stands for the
+    # minute and scales the second alike: with a 600 s window the "second" lasts 10 s.
+    books = Qbo.connect(qbo)
+    books.admin_config(requests_per_second=2, window_s=600.0)
+    first = [books.query_raw("select count(*) from Item").status_code for _ in range(2)]
+    time.sleep(1.2)  # a real second later: still inside the scaled one
+    third = books.query_raw("select count(*) from Item")
+    assert first == [200, 200] and third.status_code == 429 and fault_code(third) == "3001"
+
+    books.admin_config(requests_per_second=3, window_s=60.0)
+    burst = [books.query_raw("select count(*) from Item").status_code for _ in range(5)]
+    assert burst[:3] == [200, 200, 200] and 429 in burst[3:]
+    time.sleep(1.1)
+    assert books.query_raw("select count(*) from Item").status_code == 200

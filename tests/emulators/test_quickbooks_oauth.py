@@ -118,3 +118,56 @@ def test_token_only_works_for_its_realm(qbo: str) -> None:
     assert r.status_code == 403
     assert r.json()["Fault"]["type"] == "AuthorizationFault"
     assert requests.get(f"{mine.v3}/customer/1", timeout=5).status_code == 401
+
+
+def test_openid_discovery_names_the_emulators_endpoints(qbo: str) -> None:
+    # Intuit's discovery documents (/.well-known/openid_configuration and openid_sandbox_configuration):
+    # the field names Intuit uses, pointing at the host the request came to.
+    for path in (
+        "/.well-known/openid_configuration",
+        "/.well-known/openid_sandbox_configuration/",
+    ):
+        doc = requests.get(f"{qbo}{path}", timeout=5).json()
+        assert doc["authorization_endpoint"] == f"{qbo}/connect/oauth2"
+        assert doc["token_endpoint"] == f"{qbo}/oauth2/v1/tokens/bearer"
+        assert doc["revocation_endpoint"] == f"{qbo}/v2/oauth2/tokens/revoke"
+        assert doc["userinfo_endpoint"] == f"{qbo}/v1/openid_connect/userinfo"
+        assert doc["issuer"].startswith(qbo) and doc["jwks_uri"].startswith(qbo)
+        assert "code" in doc["response_types_supported"] and "openid" in doc["scopes_supported"]
+        assert requests.get(doc["jwks_uri"], timeout=5).json() == {"keys": []}
+
+
+def test_intuit_oauth_client_works_against_the_discovery_document(qbo: str) -> None:
+    """Intuit's own OAuth client (intuit-oauth), unpatched: its ``environment`` may be a discovery URL."""
+    from intuitlib.client import AuthClient
+    from intuitlib.enums import Scopes
+    from intuitlib.exceptions import AuthClientError
+
+    client = AuthClient(CLIENT[0], CLIENT[1], REDIRECT, f"{qbo}/.well-known/openid_sandbox_configuration/")
+    url = client.get_authorization_url([Scopes.ACCOUNTING, Scopes.OPENID, Scopes.EMAIL])
+    assert url.startswith(f"{qbo}/connect/oauth2?")
+    redirect = requests.get(url, allow_redirects=False, timeout=5)
+    params = {k: v[0] for k, v in parse_qs(urlparse(redirect.headers["location"]).query).items()}
+    assert params["state"] == client.state_token
+
+    client.get_bearer_token(params["code"], realm_id=params["realmId"])
+    first_refresh = client.refresh_token
+    assert client.access_token and client.expires_in == 3600
+    info = client.get_user_info().json()
+    assert info["sub"] and "@" in info["email"]
+    api = f"{qbo}/v3/company/{params['realmId']}/companyinfo/{params['realmId']}"
+    assert requests.get(api, headers={"Authorization": f"Bearer {client.access_token}"}, timeout=5).ok
+
+    client.refresh()
+    assert client.refresh_token != first_refresh
+    assert client.revoke() is True
+    try:
+        client.refresh()
+    except AuthClientError as exc:
+        assert exc.status_code == 400
+    else:
+        raise AssertionError("a revoked grant refreshed")
+    denied = requests.get(
+        f"{qbo}/v1/openid_connect/userinfo", headers={"Authorization": f"Bearer {client.access_token}"}, timeout=5
+    )
+    assert denied.status_code == 401

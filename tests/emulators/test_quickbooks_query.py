@@ -90,3 +90,52 @@ def test_post_query_with_text_body(books: Qbo) -> None:
         timeout=5,
     )
     assert r.status_code == 200 and r.json()["QueryResponse"] == {"totalCount": 1}
+
+
+def test_only_filterable_properties_may_be_filtered(books: Qbo) -> None:
+    # ruckus/quickbooks-ruby#258 and #403: QBO answers 4001 "property ... is not queryable" for a WHERE on
+    # a property its reference does not mark filterable (Payment.UnappliedAmt, Vendor.PrimaryEmailAddr).
+    for text, name in (
+        ("select * from Payment where UnappliedAmt > '0'", "UnappliedAmt"),
+        ("select * from Vendor where PrimaryEmailAddr = 'a@example.com'", "PrimaryEmailAddr"),
+        ("select * from Invoice where TotalAmt > '10'", "TotalAmt"),
+        ("select * from Customer where Notes = 'x'", "Notes"),
+        ("select * from Customer where PrimaryPhone = '555'", "PrimaryPhone"),
+        ("select * from Item ORDERBY Active", "Active"),
+        ("select * from Customer ORDERBY PrimaryEmailAddr", "PrimaryEmailAddr"),
+    ):
+        r = books.query_raw(text)
+        assert r.status_code == 400 and fault_code(r) == "4001", text
+        error = r.json()["Fault"]["Error"][0]
+        assert error["Message"] == "Invalid query"
+        assert error["Detail"] == f"QueryValidationError: property '{name}' is not queryable", text
+    # Filterable ones pass, their names matched case-insensitively as in Intuit's own examples
+    # ("where Metadata.CreateTime", "where id='11'").
+    assert books.query("select * from SalesReceipt where TotalAmt > '300.00'") == {}
+    assert _names(books.query("select * from customer where id = '2'")) == ["Alpha Bakery"]
+    assert books.query("select count(*) from Customer where Metadata.CreateTime > '2020-01-01'") == {
+        "totalCount": 4
+    }
+
+
+def test_every_query_the_pipeline_sends_passes(books: Qbo) -> None:
+    """The selects plugins/qbo_crm_sync sends today (contacts, the customer mirror and lookup, receipts),
+    with the literals quote() produces."""
+    since, until = "'2026-01-05T10:00:00-08:00'", "'2026-12-31T10:00:00-08:00'"
+    for text in (
+        "SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY Id",
+        f"SELECT * FROM Customer WHERE MetaData.LastUpdatedTime >= {since} AND Active IN (true, false)"
+        " ORDERBY MetaData.LastUpdatedTime",
+        "SELECT * FROM Customer WHERE PrimaryEmailAddr = 'ob@example.com' AND Active IN (true, false)",
+        f"SELECT * FROM Customer WHERE MetaData.LastUpdatedTime >= {since} AND MetaData.LastUpdatedTime < {until}"
+        f" AND MetaData.CreateTime >= {since} AND Active IN (true, false) ORDERBY MetaData.LastUpdatedTime",
+        "SELECT * FROM Customer WHERE DisplayName = 'O\\'Brien Plumbing'",
+        "SELECT COUNT(*) FROM Customer",
+        "SELECT * FROM Item WHERE Active = true ORDERBY Id MAXRESULTS 1",
+        "SELECT * FROM Account WHERE Id = '2' MAXRESULTS 1",
+        "SELECT * FROM Account WHERE AccountSubType = 'UndepositedFunds' MAXRESULTS 1",
+        "SELECT * FROM SalesReceipt WHERE Id = '1' MAXRESULTS 1",
+        "SELECT * FROM Customer STARTPOSITION 1 MAXRESULTS 1000",
+    ):
+        r = books.query_raw(text)
+        assert r.status_code == 200, f"{text}: {r.text}"

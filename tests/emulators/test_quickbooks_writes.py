@@ -170,3 +170,64 @@ def test_metadata_in_pacific_time(qbo: str) -> None:
     stamp = made.json()["Customer"]["MetaData"]["CreateTime"]
     assert stamp[-6:] in ("-08:00", "-07:00") and len(stamp) == 25
     assert made.json()["time"][-6:] in ("-08:00", "-07:00") and "." in made.json()["time"]
+
+
+def test_client_library_defaults_are_taken_as_not_given(qbo: str) -> None:
+    # What python-quickbooks sends for Invoice() and SalesItemLineDetail() left at their defaults
+    # (DocNumber, TxnDate, DueDate "" ; Qty 0 and UnitPrice 0 beside the Amount); its integration tests
+    # save exactly this against a sandbox (test_invoice::create_invoice), and QBO keeps the Amount.
+    books = Qbo.connect(qbo)
+    customer = books.create("Customer", {"DisplayName": "Library Default"})
+    body = {
+        "Deposit": 0,
+        "Balance": 0,
+        "AllowIPNPayment": False,
+        "DocNumber": "",
+        "PrivateNote": "",
+        "TxnDate": "",
+        "DueDate": "",
+        "ShipDate": "",
+        "TrackingNum": "",
+        "TotalAmt": "",
+        "ApplyTaxAfterDiscount": False,
+        "PrintStatus": "NotSet",
+        "EmailStatus": "NotSet",
+        "ExchangeRate": 1,
+        "GlobalTaxCalculation": "TaxExcluded",
+        "CustomField": [],
+        "LinkedTxn": [],
+        "CustomerRef": {"value": customer["Id"], "name": customer["DisplayName"]},
+        "CustomerMemo": {"value": "Customer Memo"},
+        "Line": [
+            {
+                "Id": None,
+                "LineNum": 1,
+                "Description": "description",
+                "Amount": 100,
+                "DetailType": "SalesItemLineDetail",
+                "LinkedTxn": [],
+                "CustomField": [],
+                "SalesItemLineDetail": {
+                    "UnitPrice": 0,
+                    "Qty": 0,
+                    "ServiceDate": "",
+                    "ItemRef": {"value": "1", "name": "Services"},
+                },
+            }
+        ],
+    }
+    invoice = books.create("Invoice", body)
+    assert invoice["TotalAmt"] == 100.0 and invoice["Line"][0]["Amount"] == 100.0
+    assert "Qty" not in invoice["Line"][0]["SalesItemLineDetail"]
+    assert invoice["TxnDate"] and invoice["DueDate"] > invoice["TxnDate"]
+    # A real disagreement between Qty x UnitPrice and Amount is still refused (6070).
+    body["Line"][0]["SalesItemLineDetail"] |= {"Qty": 2, "UnitPrice": 0}
+    assert fault_code(books.post("invoice", body)) == "6070"
+    receipt = books.create(
+        "SalesReceipt", invoice_body(customer["Id"], (1, 9)) | {"TxnDate": "", "DocNumber": "SR-empty-date"}
+    )
+    assert receipt["TxnDate"] == invoice["TxnDate"]
+    payment = books.create(
+        "Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": 5, "TxnDate": ""}
+    )
+    assert payment["TxnDate"] == invoice["TxnDate"]
