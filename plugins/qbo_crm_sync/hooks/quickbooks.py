@@ -115,6 +115,7 @@ class QuickBooksSettings:
     scope: str = "com.intuit.quickbooks.accounting"
     minor_version: int = 75
     requests_per_minute: int = 500
+    requests_per_second: int = 10
     concurrency: int = 10
     batch_per_minute: int = 40
     window_s: float = 60.0
@@ -146,6 +147,7 @@ class QuickBooksSettings:
             ("window_s", float),
             ("minor_version", int),
             ("requests_per_minute", int),
+            ("requests_per_second", int),
             ("concurrency", int),
             ("batch_per_minute", int),
         ):
@@ -575,11 +577,11 @@ class QuickBooksHook(BaseHook):
             data=data,
             headers=headers,
             reauthenticate=self._on_unauthorized,
+            # QBO also allows 10 requests per second per realm (scaled with the window like the rest).
             extra_throttles=[
-                shared_throttle(f"quickbooks-batch:{s.base_url}", s.batch_per_minute, s.window_s)
-            ]
-            if batch
-            else (),
+                shared_throttle(f"quickbooks-second:{s.base_url}", s.requests_per_second, s.window_s / 60),
+                *([shared_throttle(f"quickbooks-batch:{s.base_url}", s.batch_per_minute, s.window_s)] if batch else []),
+            ],
         )
         try:
             return response.json()
