@@ -13,7 +13,7 @@ import requests
 
 from emulators.seed_data import hl_payers, hl_transactions
 from qbo_crm_sync.flows import qbo_batch_log, receipts
-from qbo_crm_sync.flows.receipts_mapping import doc_number
+from qbo_crm_sync.flows.receipts.mapping import doc_number
 from qbo_crm_sync.hooks.http import RetryPolicy
 from qbo_crm_sync.store import db
 from tests.integration.flows.conftest import LOCATION, Env, run_cycle
