@@ -29,7 +29,6 @@ from qbo_crm_sync.flows.company import CompanyFacts
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 DESCRIPTION_MAX = 4000
-TAX_MODES = ("auto", "total_tax", "fold_into_lines")
 
 
 class MappingError(ValueError):
