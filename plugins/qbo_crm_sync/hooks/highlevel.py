@@ -345,6 +345,10 @@ class HighLevelHook(BaseHook):
         # altType is not in the published spec but the live API rejects requests without it.
         return self._payments("/payments/orders", start_at, end_at, filters)
 
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        """One order with its items and amount summary (the list answer has neither)."""
+        return self._request("GET", f"/payments/orders/{order_id}", kind="read", params=self._alt())
+
     def subscriptions(self, start_at: date | datetime | str | None = None,
                       end_at: date | datetime | str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
         return self._payments("/payments/subscriptions", start_at, end_at, filters, location=False)

@@ -623,6 +623,14 @@ class QuickBooksHook(BaseHook):
         body = self._send("GET", f"{entity.lower()}/{entity_id}", kind="read")
         return body[entity]
 
+    def company_info(self) -> dict[str, Any]:
+        """The company's CompanyInfo (name, country, addresses, time zone)."""
+        return self._send("GET", f"companyinfo/{self.realm_id}", kind="read")["CompanyInfo"]
+
+    def preferences(self) -> dict[str, Any]:
+        """The company's Preferences (currencies, sales tax, sales-form settings)."""
+        return self._send("GET", "preferences", kind="read")["Preferences"]
+
     def cdc(self, entities: Sequence[str], changed_since: datetime) -> dict[str, list[dict[str, Any]]]:
         """Objects of ``entities`` changed since ``changed_since`` (≤ 30 days back, ≤ 1000 objects)."""
         if changed_since.tzinfo is None:

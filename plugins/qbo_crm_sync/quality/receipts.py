@@ -1,8 +1,8 @@
 """Checks an eligible CRM payment must pass before it becomes a QBO sales receipt.
 
 Rows come from ``receipts_mapping.to_receipts``. The currency check names the company's home
-currency, so the suite is built per company: without multicurrency QBO refuses any other
-currency, and converting amounts is not this sync's call to make.
+currency, so the suite is built per company (Preferences): without multicurrency QBO refuses any
+other currency, and converting amounts is not this sync's call to make.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from qbo_crm_sync.flows.receipts_mapping import DOC_NUMBER_MAX
+from qbo_crm_sync.flows.company import CompanyFacts
+from qbo_crm_sync.flows.receipts.mapping import DOC_NUMBER_MAX
 from qbo_crm_sync.quality.runner import Check, Suite
 
 NAME_MAX = 500
@@ -26,7 +27,13 @@ def _derive(df: pd.DataFrame) -> Mapping[str, pd.Series]:
             "cents_ok": flag("amount_in_cents"), "has_date": df["txn_date"].notna()}
 
 
-def receipts_suite(home_currency: str) -> Suite:
+def receipts_suite(company: CompanyFacts) -> Suite:
+    home_currency = company.home_currency
+    currency_check = (
+        Check("currency: missing", "ExpectColumnValuesToNotBeNull", {"column": "currency"}) if company.multicurrency
+        else Check(f"currency: differs from the QuickBooks company's home currency {home_currency} "
+                   "(multicurrency is off in QuickBooks)",
+                   "ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": [home_currency]}))
     return Suite(
         name="receipts",
         key="source_id",
@@ -42,9 +49,7 @@ def receipts_suite(home_currency: str) -> Suite:
                   "ExpectColumnValuesToBeInSet", {"column": "amount_ok", "value_set": [True]}),
             Check("amount: has fractions of a cent", "ExpectColumnValuesToBeInSet",
                   {"column": "cents_ok", "value_set": [True]}),
-            Check(f"currency: differs from the QuickBooks company's home currency {home_currency} "
-                  "(multicurrency receipts are not created)",
-                  "ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": [home_currency]}),
+            currency_check,
             Check("currency: missing", "ExpectColumnValuesToNotBeNull", {"column": "currency"}),
             Check("date: the payment has no usable date", "ExpectColumnValuesToBeInSet",
                   {"column": "has_date", "value_set": [True]}),

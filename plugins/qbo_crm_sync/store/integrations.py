@@ -14,7 +14,7 @@ from qbo_crm_sync.store.db import Connection
 from qbo_crm_sync.store.sql import query
 
 STATUSES = ("connected", "needs_reauth", "disconnected")
-TAX_MODES = ("total_tax", "fold_into_lines")
+TAX_MODES = ("auto", "total_tax", "fold_into_lines")
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # Send a review request when a customer's first invoice is fully paid.
@@ -24,9 +24,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "item_mapping": {},
     # QBO account that sales receipts and payments deposit to; None leaves QBO's default.
     "deposit_account_id": None,
-    # "total_tax": send the CRM's tax as TxnTaxDetail.TotalTax; "fold_into_lines": put tax and
-    # discounts into line amounts. Either way the QBO total equals the CRM total.
-    "tax_mode": "total_tax",
+    # "total_tax": book the CRM's tax as tax (TxnTaxDetail.TotalTax, discount lines where the
+    # company allows them); "fold_into_lines": put tax and discounts into line amounts; "auto":
+    # fold for US companies (as the CRM's own integration does), book apart elsewhere. Either way
+    # the QBO total equals the CRM total.
+    "tax_mode": "auto",
+    # QBO TaxCode id for the CRM's taxes, where tax is booked apart (non-US companies need one).
+    "tax_code_id": None,
     # Airflow connection holding this location's CRM token; None uses the shared default.
     "crm_conn_id": None,
     # Also sync CRM payments made in test mode.
@@ -53,6 +57,7 @@ _VALIDATORS: dict[str, tuple[Any, str]] = {
         "a QBO account id or null",
     ),
     "tax_mode": (lambda v: v in TAX_MODES, " or ".join(repr(m) for m in TAX_MODES)),
+    "tax_code_id": (lambda v: v is None or (isinstance(v, str) and v != ""), "a QBO TaxCode id or null"),
     "crm_conn_id": (
         lambda v: v is None or (isinstance(v, str) and v != ""),
         "an Airflow connection id or null",

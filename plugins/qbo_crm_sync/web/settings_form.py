@@ -11,9 +11,10 @@ from qbo_crm_sync.errors import ConfigurationError
 from qbo_crm_sync.store.integrations import TAX_MODES, validate_settings
 
 CHECKBOXES = ("auto_send_review", "include_test_mode")
-OPTIONAL_TEXT = ("deposit_account_id", "crm_conn_id")
+OPTIONAL_TEXT = ("deposit_account_id", "crm_conn_id", "tax_code_id")
 TAX_MODE_LABELS = {
-    "total_tax": "CRM tax as the receipt's total tax",
+    "auto": "By company: folded for US companies, booked as tax elsewhere",
+    "total_tax": "CRM tax booked as tax (and discounts as discount lines)",
     "fold_into_lines": "Tax and discounts folded into line amounts",
 }
 

@@ -13,7 +13,7 @@ import requests
 
 from emulators.seed_data import hl_payers, hl_transactions
 from qbo_crm_sync.flows import qbo_batch_log, receipts
-from qbo_crm_sync.flows.receipts_mapping import doc_number
+from qbo_crm_sync.flows.receipts.mapping import doc_number
 from qbo_crm_sync.hooks.http import RetryPolicy
 from qbo_crm_sync.store import db
 from tests.integration.flows.conftest import LOCATION, Env, run_cycle
@@ -460,3 +460,43 @@ def test_the_reconciliation_shows_an_old_day_whose_refund_is_not_in_qbo(env: Env
     assert len(gaps) == 1 and gaps[0]["touched"] is False
     text = receipts.render_reconciliation(counts["reconciliation"])
     assert "1 day(s) with a gap" in text and gaps[0]["day"] in text
+
+
+# ------------------------------------------------------------------------------------ tax
+
+
+def seed_company(env: Env, **preferences: Any) -> None:
+    requests.post(f"{env.qbo_url}/_admin/seed", json={"companies": [
+        {"realmId": env.realm, **preferences}]}, timeout=10).raise_for_status()
+
+
+@pytest.mark.parametrize(("tax_mode", "country", "booked"), [
+    ("total_tax", "US", True), ("fold_into_lines", "US", False), ("auto", "US", False), ("auto", "CA", True)])
+def test_a_taxed_order_payment_totals_to_the_cent_with_tax_booked_or_folded(
+        env: Env, tax_mode: str, country: str, booked: bool) -> None:
+    """An order of 3 × 33.33 at 7.25 % tax (the CRM rounds the tax once: 7.25) with 5.00 shipping and
+    a 10.00 discount, paid in full: QBO's own TotalAmt is the CRM amount, and the tax is QBO tax
+    (TotalTax) or folded into the lines, as the setting and the company's country say."""
+    from qbo_crm_sync.store import integrations
+
+    seed_company(env, CompanyInfo={"Country": country})
+    with db.connect(env.db_url) as conn:
+        integrations.update_settings(conn, env.integration.id, {"tax_mode": tax_mode})
+        conn.commit()
+    env.integration = dataclasses.replace(env.integration, settings={**env.integration.settings, "tax_mode": tax_mode})
+    (order_id,) = env.seed_crm("orders", [{
+        "altId": LOCATION, "contactName": "Tess Tax", "contactEmail": "tess@example.com", "amount": 102.24,
+        "subtotal": 99.99, "discount": 10, "tax": 7.25, "shipping": 5, "liveMode": True,
+        "items": [{"name": "Session", "qty": 3, "price": {"amount": 33.33}}]}])
+    paid = payment(hexid(401), "Tess Tax", "tess@example.com", 102.24, entityType="order", entityId=order_id)
+    seed_payments(env, [paid])
+    env.clear_requests(env.hl_url)
+    run_cycle(env, receipts)
+    assert env.row_status("receipts")[paid["_id"]]["status"] == "loaded"
+    (receipt,) = our_receipts(env)
+    assert Decimal(str(receipt["TotalAmt"])) == Decimal("102.24")  # QBO's own computation
+    assert Decimal(str(receipt["TxnTaxDetail"]["TotalTax"])) == (Decimal("7.25") if booked else 0)
+    discounts = [ln for ln in receipt["Line"] if ln["DetailType"] == "DiscountLineDetail"]
+    assert len(discounts) == (1 if booked else 0)
+    # The order is read only where its tax is booked apart.
+    assert env.requests_to(env.hl_url, f"/payments/orders/{order_id}") == (1 if booked else 0)

@@ -259,7 +259,7 @@ def test_settings_validation_errors_are_shown(admin: TestClient, db_url: str) ->
     assert answer.status_code == 400
     assert "Not saved: fix the fields marked below." in answer.text
     assert "Item mapping is not valid JSON" in answer.text
-    assert "Setting &#39;tax_mode&#39; must be &#39;total_tax&#39; or &#39;fold_into_lines&#39;" in answer.text
+    assert "Setting &#39;tax_mode&#39; must be &#39;auto&#39; or &#39;total_tax&#39; or &#39;fold_into_lines&#39;" in answer.text
     assert "{&#34;funnel&#34;: 12" in answer.text  # what was typed is shown again, escaped
 
     answer = admin.post(path, data=_settings_form(csrf_token=csrf, item_mapping='{"funnel": 12}'))

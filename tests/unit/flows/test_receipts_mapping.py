@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 
+from qbo_crm_sync.flows.company import CompanyFacts
 from qbo_crm_sync.flows.qbo_customers import disambiguated, display_name_for, email_key, next_display_name
-from qbo_crm_sync.flows.receipts_mapping import (
+from qbo_crm_sync.flows.receipts.mapping import (
     INVOICE_PAYMENT,
     classify,
     doc_number,
@@ -16,6 +18,7 @@ from qbo_crm_sync.flows.receipts_mapping import (
     txn_date,
     with_decimals,
 )
+from qbo_crm_sync.flows.sales_mapping import qbo_total
 
 
 def txn(**extra: object) -> dict:
@@ -62,6 +65,10 @@ def test_doc_number_is_short_deterministic_and_reversible_for_hex_ids() -> None:
     other = doc_number("not-a-hex-id")
     assert len(other) <= 21 and other.startswith("X") and other != doc_number("not-a-hex-id2")
 
+US = CompanyFacts(name="Acme", country="US", home_currency="USD", multicurrency=False, using_sales_tax=True,
+                  allow_discount=True, time_zone="America/Los_Angeles", default_item_id="1")
+CA = replace(US, country="CA", home_currency="USD")
+
 
 def test_txn_date_in_pacific_time() -> None:
     assert txn_date(txn(createdAt="2026-03-01T07:30:00.000Z")) == "2026-02-28"
@@ -73,7 +80,7 @@ def test_receipt_body_money_exact_and_item_mapping() -> None:
         txn(_id="a" * 24, amount=19.99, entitySourceType="calendar"),
         txn(_id="b" * 24, amount=-5, entitySourceType="membership"),
     ]})
-    out = to_receipts(frame, {"item_mapping": {"calendar": "7", "default": "3"}, "deposit_account_id": "35"}, "1")
+    out = to_receipts(frame, {"item_mapping": {"calendar": "7", "default": "3"}, "deposit_account_id": "35"}, US)
     first = out.iloc[0]
     body = first["payload"]
     assert first["amount"] == Decimal("19.99") and first["email"] == "ann@example.com"
@@ -87,11 +94,36 @@ def test_receipt_body_money_exact_and_item_mapping() -> None:
 
 def test_order_items_become_lines_when_they_add_up() -> None:
     raw = txn(amount=30, items=[{"name": "Seeds", "qty": 2, "price": 10}, {"name": "Pot", "qty": 1, "price": 10}])
-    body = to_receipts(pd.DataFrame({"source_id": ["c" * 24], "raw": [raw]}), {}, None).iloc[0]["payload"]
+    body = to_receipts(pd.DataFrame({"source_id": ["c" * 24], "raw": [raw]}), {}, US).iloc[0]["payload"]
     assert [ln["Amount"] for ln in body["Line"]] == [Decimal(20), Decimal(10)]
     raw_off = txn(amount=31, items=[{"name": "Seeds", "qty": 2, "price": 10}])
-    body_off = to_receipts(pd.DataFrame({"source_id": ["d" * 24], "raw": [raw_off]}), {}, None).iloc[0]["payload"]
+    body_off = to_receipts(pd.DataFrame({"source_id": ["d" * 24], "raw": [raw_off]}), {}, US).iloc[0]["payload"]
     assert [ln["Amount"] for ln in body_off["Line"]] == [Decimal(31)]
+
+
+def order(amount: str, items: list[dict], subtotal: str, discount: str = "0", tax: str = "0",
+          shipping: str = "0") -> dict:
+    return {"_id": "o" * 24, "amount": Decimal(amount), "items": items, "amountSummary": {
+        "subtotal": Decimal(subtotal), "discount": Decimal(discount), "tax": Decimal(tax), "shipping": Decimal(shipping)}}
+
+
+@pytest.mark.parametrize(("settings", "company", "booked"), [
+    ({"tax_mode": "total_tax"}, US, True),
+    ({}, US, False),                                      # auto: a US company folds, as the CRM's own integration
+    ({}, CA, True),                                       # auto: elsewhere tax is booked apart
+    ({"tax_mode": "total_tax"}, replace(US, using_sales_tax=False), False),
+])
+def test_an_order_payments_tax_is_booked_as_tax_or_folded(settings: dict, company: CompanyFacts, booked: bool) -> None:
+    """3 × 33.33 at 7.25 % (a rounding trap) plus shipping, less a 10.00 discount: 107.24 - 10 + 5."""
+    raw = txn(_id="e" * 24, amount="102.24", entityType="order", entityId="o" * 24)
+    the_order = order("102.24", [{"name": "Session", "qty": 3, "price": {"amount": 33.33}}],
+                      subtotal="99.99", discount="10.00", tax="7.25", shipping="5.00")
+    out = to_receipts(pd.DataFrame({"source_id": ["e" * 24], "raw": [raw]}), settings, company, {"o" * 24: the_order})
+    body = out.iloc[0]["payload"]
+    assert qbo_total(body) == Decimal("102.24")
+    assert body["TxnTaxDetail"]["TotalTax"] == (Decimal("7.25") if booked else Decimal(0))
+    kinds = [ln["DetailType"] for ln in body["Line"]]
+    assert kinds == (["SalesItemLineDetail"] * 2 + ["DiscountLineDetail"] if booked else ["SalesItemLineDetail"] * 2)
 
 
 def test_decimals_come_back_from_json_storage() -> None:

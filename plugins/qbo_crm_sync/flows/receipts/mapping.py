@@ -26,7 +26,9 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from qbo_crm_sync.flows.company import CompanyFacts
 from qbo_crm_sync.flows.qbo_customers import display_name_for, email_key
+from qbo_crm_sync.flows.sales_mapping import MappingError, Sale, SaleLine, cents, qbo_lines, resolve_tax_mode
 
 QBO_TIME_ZONE = ZoneInfo("America/Los_Angeles")
 CENT = Decimal("0.01")
@@ -176,47 +178,62 @@ def txn_date(raw: dict[str, Any], zone: ZoneInfo = QBO_TIME_ZONE,
     return None
 
 
-def _lines(raw: dict[str, Any], amount: Decimal, item_id: str | None, label: str) -> list[dict[str, Any]]:
-    """The order's own items when present and they add up to the payment; else one line."""
-    def line(value: Decimal, description: str, qty: Decimal = Decimal(1)) -> dict[str, Any]:
-        detail: dict[str, Any] = {"Qty": qty, "UnitPrice": (value / qty).quantize(CENT) if qty else value}
-        if item_id:
-            detail["ItemRef"] = {"value": str(item_id)}
-        return {"DetailType": "SalesItemLineDetail", "Amount": value,
-                "Description": description[:DESCRIPTION_MAX], "SalesItemLineDetail": detail}
-
-    items = raw.get("items") or raw.get("lineItems") or []
-    if isinstance(items, list) and items:
-        lines = []
-        for entry in items:
-            if not isinstance(entry, dict):
-                break
-            qty = money(entry.get("qty", entry.get("quantity", 1))) or Decimal(1)
-            price = money(entry.get("price", entry.get("amount")))
-            if price is None or qty <= 0:
-                break
-            value = (price * qty).quantize(CENT)
-            if value != price * qty:
-                break
-            lines.append(line(value, str(entry.get("name") or label), qty))
-        else:
-            if sum((ln["Amount"] for ln in lines), Decimal(0)) == amount:
-                return lines
-    return [line(amount, label)]
+def _sale_lines(entries: Any, item_id: str | None, label: str, taxed: bool) -> list[SaleLine] | None:
+    """Order items as sale lines (quantity, unit price), or None when they cannot be read."""
+    if not isinstance(entries, list) or not entries:
+        return None
+    lines = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            return None
+        qty = money(entry.get("qty", entry.get("quantity", 1))) or Decimal(1)
+        price = entry.get("price", entry.get("amount"))
+        price = money(price.get("amount") if isinstance(price, dict) else price)
+        if price is None or qty <= 0 or price < 0:
+            return None
+        name = entry.get("name") or (entry.get("product") or {}).get("name") or label
+        lines.append(SaleLine(str(name), qty, price, item_id, taxed=taxed))
+    return lines
 
 
-def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], default_item_id: str | None) -> pd.DataFrame:
+def sale_of(raw: dict[str, Any], amount: Decimal, item_id: str | None, label: str,
+            order: dict[str, Any] | None = None) -> Sale:
+    """The payment as a sale. From its order (items, discount, tax, shipping) when the order is
+    known and the payment is the whole of it; else from the items the transaction carries when they
+    add up to it; else one line of the amount (no tax known: it is part of the line)."""
+    if order and money(order.get("amount")) == amount:
+        summary = order.get("amountSummary") or {}
+        tax = money(summary.get("tax")) or Decimal(0)
+        shipping = money(summary.get("shipping")) or Decimal(0)
+        lines = _sale_lines(order.get("items"), item_id, label, taxed=tax > 0)
+        if lines is None:
+            subtotal = money(summary.get("subtotal")) or amount
+            lines = [SaleLine(label, Decimal(1), subtotal, item_id, taxed=tax > 0)]
+        if shipping:
+            lines.append(SaleLine("Shipping", Decimal(1), shipping, item_id))
+        return Sale(tuple(lines), total=amount, discount=money(summary.get("discount")) or Decimal(0), tax=tax)
+    lines = _sale_lines(raw.get("items") or raw.get("lineItems"), item_id, label, taxed=False)
+    if lines and sum((cents(ln.qty * ln.unit_price) for ln in lines), Decimal(0)) == amount:
+        return Sale(tuple(lines), total=amount)
+    return Sale((SaleLine(label, Decimal(1), amount, item_id),), total=amount)
+
+
+def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], company: CompanyFacts,
+                orders: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
     """One row per transaction of ``frame`` (``source_id``, ``raw``) with its classification and,
     for eligible ones, the receipt body (without CustomerRef: the customer is resolved at load).
+    ``orders`` holds the CRM orders read for the payments (by order id), where tax is booked apart.
 
     Columns: source_id, kind, skip_reason, email, email_valid, display_name, currency, amount,
-    amount_positive, amount_in_cents, txn_date, doc_number, payload.
+    amount_positive, amount_in_cents, txn_date, doc_number, mapping_error, payload.
     """
     from email_validator import EmailNotValidError, validate_email
 
     include_test = bool(settings.get("include_test_mode"))
     mapping = settings.get("item_mapping") or {}
     deposit = settings.get("deposit_account_id")
+    mode, _ = resolve_tax_mode(settings.get("tax_mode"), company)
+    orders = orders or {}
 
     def email_ok(address: str | None) -> bool | None:
         if not address:
@@ -240,11 +257,12 @@ def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], default_item_id: 
             "amount": amount,
             "amount_positive": amount is not None and amount > 0,
             "amount_in_cents": amount is not None and amount == amount.quantize(CENT),
-            "txn_date": txn_date(raw), "doc_number": doc_number(source_id), "payload": None,
+            "txn_date": txn_date(raw, company.zone), "doc_number": doc_number(source_id),
+            "mapping_error": None, "payload": None,
         }
         if kind is not None and row["amount_positive"] and row["amount_in_cents"]:
             source = str(raw.get("entitySourceType") or "")
-            item_id = mapping.get(source) or mapping.get(kind) or mapping.get("default") or default_item_id
+            item_id = mapping.get(source) or mapping.get(kind) or mapping.get("default") or company.default_item_id
             label = " · ".join(str(p) for p in (KIND_LABELS[kind], raw.get("entitySourceName")) if p)
             body: dict[str, Any] = {
                 "DocNumber": row["doc_number"],
@@ -253,10 +271,13 @@ def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], default_item_id: 
                                 f"{', ' + str(raw.get('entitySourceName')) if raw.get('entitySourceName') else ''}"
                                 f"; contact {raw.get('contactId') or '?'})")[:NOTE_MAX],
                 "CurrencyRef": {"value": row["currency"]},
-                "Line": _lines(raw, amount, item_id, label or "Payment"),  # type: ignore[arg-type]
-                # Sent explicitly so QBO's automated sales tax adds nothing: the CRM amount is the total.
-                "TxnTaxDetail": {"TotalTax": Decimal("0")},
             }
+            order = orders.get(str(raw.get("entityId"))) if raw.get("entityType") == "order" else None
+            try:
+                body.update(qbo_lines(sale_of(raw, amount, item_id, label or "Payment", order), mode,  # type: ignore[arg-type]
+                                      company, default_item_id=item_id, tax_code_id=settings.get("tax_code_id")))
+            except MappingError as exc:
+                row["mapping_error"] = str(exc)
             if email:
                 body["BillEmail"] = {"Address": email}
             if deposit:
@@ -265,7 +286,7 @@ def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], default_item_id: 
         rows.append(row)
     return pd.DataFrame(rows, columns=["source_id", "kind", "skip_reason", "email", "email_valid", "display_name",
                                        "currency", "amount", "amount_positive", "amount_in_cents", "txn_date",
-                                       "doc_number", "payload"])
+                                       "doc_number", "mapping_error", "payload"])
 
 
 MONEY_KEYS = frozenset({"Amount", "UnitPrice", "Qty", "TotalTax"})

@@ -1,0 +1,142 @@
+"""One mapping for money: a CRM sale (lines, discount, tax, total) → QBO sales lines and tax detail.
+
+Receipts and invoices both go through :func:`qbo_lines`, so QBO's own computed ``TotalAmt`` equals
+the CRM total to the cent in either tax mode:
+
+- ``total_tax`` books the CRM's tax as tax: item lines at the CRM's prices (taxed lines coded
+  ``TAX``), the discount as a discount line where the company allows one, and
+  ``TxnTaxDetail.TotalTax`` = the CRM's tax (with the company's tax code when one is configured).
+  Sending TotalTax is what keeps QBO's automated sales tax from computing its own figure, whose
+  per-line rounding can differ from the CRM's by a cent.
+- ``fold_into_lines`` puts tax and discount into the line amounts, as HighLevel's own QuickBooks
+  integration does for US companies; TotalTax is 0.
+
+Whatever cannot be booked apart (a discount where discount lines are off) is folded. The lines must
+add up to ``total + discount line - TotalTax``; when the CRM's prices do not (folded amounts,
+tax-inclusive prices, rounding), that target is shared over the lines in proportion to their value,
+to the cent, and a line whose amount is not quantity × price is written as one unit with the
+quantity in its description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from qbo_crm_sync.flows.company import CompanyFacts
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+DESCRIPTION_MAX = 4000
+
+
+class MappingError(ValueError):
+    """The sale cannot be written so that QBO's total equals the CRM's: the reason says why."""
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    name: str
+    qty: Decimal
+    unit_price: Decimal
+    item_id: str | None = None
+    description: str | None = None
+    taxed: bool = False
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A sale in the CRM's own figures: ``total`` is what the customer owes in all."""
+
+    lines: tuple[SaleLine, ...]
+    total: Decimal
+    discount: Decimal = ZERO
+    tax: Decimal = ZERO
+    notes: tuple[str, ...] = field(default=())
+
+
+def resolve_tax_mode(setting: str | None, company: CompanyFacts) -> tuple[str, str]:
+    """The mode to use and why. ``auto`` (the default) folds for US companies, as the CRM's own
+    integration does, and books tax apart elsewhere; a company without sales tax gets folded lines."""
+    mode = setting or "auto"
+    why = f"tax_mode {mode}"
+    if mode == "auto":
+        mode = "fold_into_lines" if company.country == "US" else "total_tax"
+        why = f"tax_mode auto: {mode} for a company in {company.country}"
+    if mode == "total_tax" and not company.using_sales_tax:
+        return "fold_into_lines", f"{why}, folded: the company does not use sales tax"
+    return mode, why
+
+
+def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """``total`` shared over ``weights`` in proportion, in cents, summing exactly to ``total``
+    (largest remainders get the odd cents; all on the first when every weight is zero)."""
+    if not weights:
+        raise MappingError("a sale needs at least one line")
+    whole = sum(weights, ZERO)
+    if whole <= 0:
+        return [cents(total)] + [ZERO] * (len(weights) - 1)
+    exact = [total * w / whole for w in weights]
+    shares = [e.quantize(CENT, rounding=ROUND_DOWN) for e in exact]
+    left = int((cents(total) - sum(shares, ZERO)) / CENT)
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for i in order[:max(left, 0)]:
+        shares[i] += CENT
+    return shares
+
+
+def qbo_lines(sale: Sale, mode: str, company: CompanyFacts, *, default_item_id: str | None = None,
+              tax_code_id: str | None = None) -> dict[str, Any]:
+    """``Line`` and ``TxnTaxDetail`` for a SalesReceipt or Invoice body (CustomerRef etc. not included)."""
+    if mode not in ("total_tax", "fold_into_lines"):
+        raise ValueError(f"unresolved tax mode {mode!r}")
+    book_tax = mode == "total_tax" and sale.tax > 0
+    discount_line = mode == "total_tax" and company.allow_discount and sale.discount > 0
+    tax = cents(sale.tax) if book_tax else ZERO
+    discount = cents(sale.discount) if discount_line else ZERO
+    target = cents(sale.total) + discount - tax
+    if target < 0:
+        raise MappingError(f"the CRM total {sale.total:.2f} is less than its tax {tax:.2f} less its discount "
+                           f"{discount:.2f}: the lines would be negative")
+    gross = [cents(line.qty * line.unit_price) for line in sale.lines]
+    amounts = gross if sum(gross, ZERO) == target else allocate(target, gross)
+    # US companies code lines TAX/NON; elsewhere a taxed line carries the company's own tax code.
+    taxed_code = tax_code_id if company.country != "US" and tax_code_id else "TAX"
+    lines = [_item_line(line, amount, taxed_code if book_tax and line.taxed else "NON", default_item_id)
+             for line, amount in zip(sale.lines, amounts, strict=True)]
+    if discount:
+        lines.append({"DetailType": "DiscountLineDetail", "Amount": discount,
+                      "DiscountLineDetail": {"PercentBased": False}})
+    detail: dict[str, Any] = {"TotalTax": tax}
+    if book_tax and tax_code_id:
+        detail["TxnTaxCodeRef"] = {"value": str(tax_code_id)}
+    return {"Line": lines, "TxnTaxDetail": detail}
+
+
+def _item_line(line: SaleLine, amount: Decimal, tax_code: str, default_item_id: str | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"TaxCodeRef": {"value": tax_code}}
+    description = line.description or line.name
+    if cents(line.qty * line.unit_price) == amount and line.qty > 0:
+        detail.update({"Qty": line.qty, "UnitPrice": line.unit_price})
+    else:
+        detail.update({"Qty": Decimal(1), "UnitPrice": amount})
+        if line.qty != 1:
+            description = f"{description} ({line.qty.normalize():f} × {line.unit_price:.2f})"
+    item = line.item_id or default_item_id
+    if item:
+        detail["ItemRef"] = {"value": str(item)}
+    return {"DetailType": "SalesItemLineDetail", "Amount": amount,
+            "Description": description[:DESCRIPTION_MAX], "SalesItemLineDetail": detail}
+
+
+def qbo_total(body: dict[str, Any]) -> Decimal:
+    """What QBO will compute as TotalAmt for ``body`` (item lines − discount line + TotalTax)."""
+    items = sum((Decimal(str(ln["Amount"])) for ln in body["Line"] if ln["DetailType"] == "SalesItemLineDetail"),
+                ZERO)
+    off = sum((Decimal(str(ln["Amount"])) for ln in body["Line"] if ln["DetailType"] == "DiscountLineDetail"), ZERO)
+    return items - off + Decimal(str((body.get("TxnTaxDetail") or {}).get("TotalTax") or 0))
