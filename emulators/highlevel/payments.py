@@ -155,11 +155,17 @@ async def get_order(order_id: str, request: Request) -> JSONResponse:
 
 
 def order_detail(order: dict[str, Any]) -> dict[str, Any]:
-    flat = {"subtotal", "discount", "sourceType", "sourceSubType", "sourceName", "sourceId", "sourceMeta",
-            "contactName", "contactEmail", "totalProducts", "onetimeProducts", "recurringProducts", "couponCode"}
+    """One order as ``GET /payments/orders/{id}`` answers it. The published AmountSummary names only
+    subtotal and discount; orders answered by the live API also carry ``tax`` and ``shipping`` there
+    (HighLevel's order receipts show both), so a seeded order's tax and shipping are reported, and
+    absent ones are left out rather than shown as zero."""
+    flat = {"subtotal", "discount", "tax", "shipping", "sourceType", "sourceSubType", "sourceName", "sourceId",
+            "sourceMeta", "contactName", "contactEmail", "totalProducts", "onetimeProducts", "recurringProducts",
+            "couponCode"}
     detail = {k: v for k, v in order.items() if k not in flat}
     detail["amountSummary"] = {"subtotal": order.get("subtotal", order.get("amount", 0)),
                                "discount": order.get("discount", 0)}
+    detail["amountSummary"].update({k: order[k] for k in ("tax", "shipping") if k in order})
     source = {"type": order.get("sourceType"), "id": order.get("sourceId") or ""}
     if order.get("sourceSubType"):
         source["subType"] = order["sourceSubType"]
