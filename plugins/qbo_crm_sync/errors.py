@@ -76,5 +76,9 @@ class StaleObject(ApiError):
     """QBO Fault 5010: the SyncToken sent is not the current one."""
 
 
+class DuplicateDocNumber(ApiError):
+    """QBO Fault 6140: another transaction of the same type already has that DocNumber."""
+
+
 class DuplicateName(ApiError):
     """QBO Fault 6240: a name list entry with that DisplayName already exists."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from qbo_crm_sync.errors import ApiError, AuthError, RetryableError
+from qbo_crm_sync.errors import ApiError, AuthError, DuplicateDocNumber, RetryableError
 from qbo_crm_sync.flows.job import Job
 from qbo_crm_sync.hooks.quickbooks import BID_MAX, batch_item_id, request_id
 from qbo_crm_sync.store.db import Connection
@@ -61,9 +61,12 @@ def pending(conn: Connection, integration_id: int, purpose: str) -> list[Pending
 
 
 def send(job: Job, purpose: str, items: list[dict[str, Any]], apply: Apply,
-         decode: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item) -> bool:
+         decode: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item,
+         locate: Locate | None = None) -> bool:
     """Log, send and apply one batch (≤ 30 items). False when its outcome is unknown: it stays
-    pending and is re-sent by :func:`resend_pending` before anything new is formed."""
+    pending and is re-sent by :func:`resend_pending` before anything new is formed. With ``locate``,
+    an item QBO refuses as a duplicate DocNumber (its earlier send landed, e.g. a retry whose first
+    answer was lost) is looked up and applied as created."""
     with job.connect() as conn:
         row = conn.execute(query("qbo_customers_batch_open"), {
             "integration_id": job.integration.id, "purpose": purpose,
@@ -71,7 +74,7 @@ def send(job: Job, purpose: str, items: list[dict[str, Any]], apply: Apply,
         }).fetchone()
         conn.commit()
     assert row is not None
-    return _deliver(job, row["id"], [decode(i) for i in items], apply)
+    return _deliver(job, row["id"], [decode(i) for i in items], apply, locate)
 
 
 def resend_pending(job: Job, purpose: str, apply: Apply,
@@ -96,7 +99,7 @@ def resend_pending(job: Job, purpose: str, apply: Apply,
         with job.connect() as conn:
             conn.execute(query("qbo_customers_batch_resend"), {"id": batch.id})
             conn.commit()
-        if not _deliver(job, batch.id, [decode(i) for i in _short_bids(stored)], apply):
+        if not _deliver(job, batch.id, [decode(i) for i in _short_bids(stored)], apply, locate):
             return len(waiting), False
     return len(waiting), True
 
@@ -162,15 +165,35 @@ def _ref_value(ref: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def _found_duplicates(items: list[dict[str, Any]], results: list[dict[str, Any]],
+                      locate: Locate) -> list[dict[str, Any]]:
+    """Results where QBO refused an item as a duplicate DocNumber replaced by what it holds under
+    that number for the same customer, when it holds it; the rest as they were."""
+    doubtful = [n for n, r in enumerate(results) if isinstance(r.get("error"), DuplicateDocNumber)]
+    if not doubtful:
+        return results
+    found = locate([items[n] for n in doubtful])
+    out = list(results)
+    for n, held in zip(doubtful, found, strict=True):
+        if held is not None:
+            out[n] = {"bId": items[n]["bId"], **held}
+    log.warning("%d of %d duplicate DocNumber(s) were this sync's own earlier writes, found in QuickBooks",
+                sum(held is not None for held in found), len(doubtful))
+    return out
+
+
 def _short_bids(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items logged with the 36-character bIds QBO refuses: re-keyed to short ones (none of them
     can have landed, since QBO refused the whole request)."""
     return [i if len(str(i["bId"])) <= BID_MAX else {**i, "bId": batch_item_id(i["bId"])} for i in items]
 
 
-def _deliver(job: Job, batch_id: int, items: list[dict[str, Any]], apply: Apply) -> bool:
+def _deliver(job: Job, batch_id: int, items: list[dict[str, Any]], apply: Apply,
+             locate: Locate | None = None) -> bool:
     try:
         results = job.qbo.batch(items)
+        if locate is not None:
+            results = _found_duplicates(items, results, locate)
     except AuthError:
         raise
     except RetryableError as exc:

@@ -54,7 +54,7 @@ CDC_MAX_AGE = timedelta(days=29)
 OVERLAP = timedelta(minutes=5)
 BATCH_ITEMS = 30
 SEND_WORKERS = 4
-CREATE_ROUNDS = 3
+CREATE_ROUNDS = 4
 SOURCE_TYPE = "contact_email"
 
 _BAD_NAME_CHARS = re.compile(r"[:\t\r\n]+")
@@ -218,14 +218,6 @@ class _Resolver:
         rest = [e for e in rest if e not in self.found]
         if rest:
             self._create(rest)
-        # "Name (email)" was taken too: make sure it is not this email's own customer, then go on
-        # with numbered names.
-        for email in sorted(self.name_taken - set(self.found)):
-            self._lookup(email)
-        again = sorted(self.name_taken - set(self.found))
-        self.name_taken.clear()
-        if again:
-            self._create(again)
         self._ensure_active()
         self._remember()
         return {e: self.found.get(e) or Resolution(None, self.problems.get(e, "no customer could be made"))
@@ -342,6 +334,12 @@ class _Resolver:
                     self.problems.setdefault(c["email"], "QuickBooks did not answer the customer batch "
                                                          "(re-sent first next run)")
                 break
+            # A name already taken may be taken by this very customer: a create whose answer was
+            # lost and that was sent again (QBO's requestid replay is not to be trusted). Look it up
+            # by email before the next round tries the next name.
+            for email in sorted(self.name_taken - set(self.found)):
+                self._lookup(email)
+            self.name_taken.clear()
 
     def _apply_creates(self, conn: Connection, items: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
         created: list[dict[str, Any]] = []
@@ -361,8 +359,7 @@ class _Resolver:
             if isinstance(error, DuplicateName):
                 name = str(sent["DisplayName"])
                 new_name = next_display_name(name, email)
-                if name.endswith(f"({email})"):
-                    self.name_taken.add(email)  # even the disambiguated name is taken: look it up once
+                self.name_taken.add(email)
             self.problems[email] = f"QuickBooks refused the new customer: {error}"
             conn.execute(query("qbo_customers_claim_retry"),
                          {"integration_id": self.iid, "email": email, "display_name": new_name})

@@ -34,6 +34,7 @@ from qbo_crm_sync.errors import (
     AuthError,
     ConfigurationError,
     ConnectionFailed,
+    DuplicateDocNumber,
     DuplicateName,
     RateLimited,
     ServerError,
@@ -236,6 +237,8 @@ def fault_error(body: Any, status: int | None = None) -> SyncError:
         return StaleObject(text, **kwargs)
     if code == "6240":
         return DuplicateName(text, **kwargs)
+    if code == "6140":
+        return DuplicateDocNumber(text, **kwargs)
     return ApiError(text, **kwargs)
 
 

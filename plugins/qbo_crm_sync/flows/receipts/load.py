@@ -160,8 +160,8 @@ def _load_locked(job: Job) -> dict[str, Any]:
 
     iid = job.integration.id
     applier = _Applier(job)
-    resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, applier, _decode,
-                                                   locate=qbo_batch_log.by_doc_number(job.qbo))
+    locate = qbo_batch_log.by_doc_number(job.qbo)
+    resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, applier, _decode, locate=locate)
     if not settled:
         with job.connect() as conn:
             waiting = len(outbox.waiting(conn, iid, FLOW))
@@ -211,7 +211,7 @@ def _load_locked(job: Job) -> dict[str, Any]:
     chunks += [refund_batch[i:i + BATCH_ITEMS] for i in range(0, len(refund_batch), BATCH_ITEMS)]
     unknown = 0
     with ThreadPoolExecutor(SEND_WORKERS, thread_name_prefix="qbo-receipts") as pool:
-        futures = [pool.submit(qbo_batch_log.send, job, PURPOSE, chunk, applier, _decode) for chunk in chunks]
+        futures = [pool.submit(qbo_batch_log.send, job, PURPOSE, chunk, applier, _decode, locate) for chunk in chunks]
         for future in futures:
             try:
                 unknown += 0 if future.result() else 1
