@@ -134,6 +134,8 @@ class Supervisor:
 
     def airflow_processes(self) -> list[psutil.Process]:
         """Every process of this checkout but the emulators (and this one)."""
+        for proc in self.procs.values():
+            proc.poll()  # reap the components that ended, so that they leave the process table
         emulators = {r.pid for r in processes.records(self.data_dir) if not r.name.startswith("airflow")}
         return [p for p in processes.owned_processes(self.data_dir) if p.pid not in emulators]
 

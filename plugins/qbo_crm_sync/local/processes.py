@@ -246,11 +246,12 @@ def stop_processes(collect: Callable[[], list[psutil.Process]], grace_s: float =
         if now > deadline + 10:
             break  # what survives SIGKILL is not ours to wait for
         if now > deadline:
-            overdue = [p for p in found if p.pid not in last or now > deadline + 2]
-            for process in overdue:
-                with contextlib.suppress(psutil.Error):
-                    process.kill()
-            psutil.wait_procs(overdue, timeout=5)
+            # No waiting here: a killed child of a live parent stays a zombie until reaped, and
+            # collect() leaves zombies out.
+            for process in found:
+                if process.pid not in last or now > deadline + 2:
+                    with contextlib.suppress(psutil.Error):
+                        process.kill()
         for process in found:
             if process.pid not in signalled:
                 with contextlib.suppress(psutil.Error):
