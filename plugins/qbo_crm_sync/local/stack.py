@@ -147,6 +147,15 @@ def port_taken_message(what: str, port: int, variable: str, extra: str = "") -> 
             f"again{extra}.")
 
 
+def refuse_foreign_listener(emulator: Emulator, data_dir: Path = DATA_DIR) -> None:
+    """PortTaken when something this checkout did not start answers on the emulator's port."""
+    port = emulator.port()
+    if processes.recorded_process(data_dir, emulator.name) is None and processes.port_answers(port):
+        raise PortTaken(port_taken_message(
+            emulator.label, port, emulator.port_variable,
+            f" ({emulator.other.port_variable} moves the {emulator.other.label})"))
+
+
 def start_emulator(emulator: Emulator, data_dir: Path = DATA_DIR) -> str:
     """The emulator this checkout started, when it still runs; else start it detached.
 
@@ -166,10 +175,7 @@ def start_emulator(emulator: Emulator, data_dir: Path = DATA_DIR) -> str:
                 f"{port}: `make down` first to move it (its data is kept only while it runs).")
         # Ours, but not serving (still starting, or wedged): replace it.
         processes.stop_recorded(data_dir, emulator.name)
-    if processes.port_answers(port):
-        raise PortTaken(port_taken_message(
-            emulator.label, port, emulator.port_variable,
-            f" ({emulator.other.port_variable} moves the {emulator.other.label})"))
+    refuse_foreign_listener(emulator, data_dir)
     log = data_dir / "logs" / f"{emulator.name}.log"
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)])}
     proc = processes.launch(
@@ -188,6 +194,8 @@ def start_emulator(emulator: Emulator, data_dir: Path = DATA_DIR) -> str:
 
 def up(data_dir: Path = DATA_DIR) -> Stack:
     """Database, key and both emulators, started or reused."""
+    for emulator in (QUICKBOOKS, HIGHLEVEL):  # before starting anything
+        refuse_foreign_listener(emulator, data_dir)
     stack = Stack(
         database_url=database_url(data_dir),
         fernet_key=fernet_key(data_dir),

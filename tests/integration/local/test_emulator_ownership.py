@@ -103,3 +103,13 @@ def test_a_stale_pid_file_is_not_trusted(data_dir: Path, monkeypatch: pytest.Mon
     stack.start_emulator(stack.QUICKBOOKS, data_dir)
     record = processes.read_record(data_dir, "quickbooks")
     assert record is not None and record.pid != me.pid
+
+
+def test_the_stack_checks_both_ports_before_starting_anything(
+        data_dir: Path, foreign_listener: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QBO_EMULATOR_PORT", str(free_port()))
+    monkeypatch.setenv("HL_EMULATOR_PORT", str(foreign_listener))
+    with pytest.raises(stack.PortTaken, match="HL_EMULATOR_PORT"):
+        stack.up(data_dir)
+    assert processes.owned_processes(data_dir) == []
+    assert not (data_dir / "pg").exists()
