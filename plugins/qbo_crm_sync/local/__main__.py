@@ -60,7 +60,8 @@ def up() -> int:
 def serve_airflow() -> int:
     from qbo_crm_sync.local import airflow_components, airflow_url, processes, stack
 
-    if os.environ.get(processes.OWNER_VARIABLE) != processes.existing_token(stack.DATA_DIR):
+    token = os.environ.get(processes.OWNER_VARIABLE)
+    if not token or token != processes.existing_token(stack.DATA_DIR):
         raise ConfigurationError("`airflow` runs as the second half of `up`: use `make up`.")
     port = airflow_url.airflow_port()
     url = airflow_url.airflow_url(port)
