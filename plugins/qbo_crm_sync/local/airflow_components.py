@@ -157,7 +157,8 @@ class Supervisor:
                 self.say("up", banner)
                 shown = True
             ended = {name: p.returncode for name, p in self.procs.items() if p.poll() is not None}
-            if ended:
+            # A `make down` signals the components too: one may end before this process hears of it.
+            if ended and not self.stopping.wait(1):
                 for name, rc in ended.items():
                     self.say("up", f"{name} exited with code {rc}: stopping the others")
                 code = 1
