@@ -5,20 +5,27 @@ Function-scoped fixtures (``db_url``, ``qbo``, ``highlevel``) hand each test a c
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 
-import psycopg
-import pytest
-import requests
-
-from tests.support import emulator_process, test_database
-
-# Airflow reads these at import: keep its home out of the user's ~/airflow during tests.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="qbo-crm-sync-airflow-"))
+# Airflow reads these at import. Tests always get a home of their own, whatever the caller exported
+# (the Makefile's AIRFLOW_HOME is the local stack's): never the repository's .airflow, never ~/airflow.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="qbo-crm-sync-airflow-")
+atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)
+# Nor the local stack's databases, should the caller's shell point at them (`local env`).
+for _stack_variable in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "SYNC_DATABASE_URL"):
+    os.environ.pop(_stack_variable, None)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import psycopg  # noqa: E402 - after Airflow's environment is set
+import pytest  # noqa: E402
+import requests  # noqa: E402
+
+from tests.support import emulator_process, test_database  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,9 @@ finds nothing new and loads nothing.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -89,29 +87,43 @@ def ensure_integration() -> bool:
 
 
 def run_dags() -> dict[str, tuple[int, float]]:
+    from qbo_crm_sync.local import airflow_components, processes
+
     logs = stack.DATA_DIR / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    home = Path(os.environ["AIRFLOW_HOME"])
-    if not (home / "airflow.db").exists():
-        say("preparing Airflow's metadata database (first run only)")
-        if _airflow(["db", "migrate"], logs / "airflow-db-migrate.log"):
-            raise SystemExit(f"airflow db migrate failed: see {logs / 'airflow-db-migrate.log'}")
+    # Carrying the owner token, `airflow dags test` runs are stopped by `make down` too.
+    env = dict(os.environ) | {processes.OWNER_VARIABLE: processes.owner_token(stack.DATA_DIR)}
+    say("checking Airflow's metadata database")
+    if airflow_components.ensure_metadata_db(env, logs):
+        say("migrated Airflow's metadata database to this Airflow version's schema")
     results = {}
     for dag_file in sorted((PROJECT_ROOT / "dags").glob("*.py")):
         dag_id = dag_file.stem
         say(f"airflow dags test {dag_id}")
         started = time.monotonic()
-        rc = _airflow(["dags", "test", dag_id], logs / f"dags-test-{dag_id}.log")
+        rc = airflow_components.run_airflow(["dags", "test", dag_id], env, logs / f"dags-test-{dag_id}.log")
         results[dag_id] = (rc, time.monotonic() - started)
         print(f"    {'ok' if rc == 0 else 'FAILED'} in {results[dag_id][1]:.1f}s · log: "
               f"{(logs / f'dags-test-{dag_id}.log').relative_to(PROJECT_ROOT)}", flush=True)
     return results
 
 
-def _airflow(args: list[str], log: Path) -> int:
-    with log.open("w") as fh:
-        return subprocess.call([str(Path(sys.executable).with_name("airflow")), *args],
-                               cwd=PROJECT_ROOT, stdout=fh, stderr=subprocess.STDOUT)
+def unchanged_note(summary: dict[str, Any]) -> str | None:
+    """Why a flow that extracted rows loaded none of them: they were read again, and unchanged.
+
+    Windows overlap on purpose and staging skips payloads it already holds, so a second cycle
+    extracts the same records and finds nothing new to transform or load.
+    """
+    counts = summary["counts"]
+    read = counts.get("extracted", 0)
+    changed = counts.get("staged_new", 0) + counts.get("staged_changed", 0)
+    unchanged = read - changed
+    if not read or unchanged <= 0:
+        return None
+    if not changed:
+        return (f"{summary['flow']}: the {read} records extracted were read again and found unchanged "
+                "since the last cycle: nothing new to load")
+    return (f"{summary['flow']}: {unchanged} of the {read} records extracted were read again and found "
+            f"unchanged; {changed} were new or changed")
 
 
 def print_summary(since: datetime, s: stack.Stack) -> None:
@@ -138,6 +150,11 @@ def print_summary(since: datetime, s: stack.Stack) -> None:
               f"{b.get('dead', 0):>5}  {sm['status']}")
     if not summaries:
         print("(no flow runs recorded)")
+    notes = [note for sm in summaries if (note := unchanged_note(sm))]
+    if notes:
+        print()
+        for note in notes:
+            print(note)
     for sm in summaries:
         reasons = {k: v for k, v in sm["by_reason"].items() if k != "loaded"}
         if any(reasons.values()):
@@ -182,5 +199,6 @@ def main() -> int:
     if failed:
         print(f"\nDAG runs that failed: {', '.join(failed)} (logs in .data/logs/)")
         return 1
-    print("\nStack left running for another cycle or `make up`; `make clean` stops it and removes local state.")
+    print("\nStack left running for another cycle or `make up`; `make down` stops it, `make clean` also "
+          "removes local state.")
     return 0

@@ -1,31 +1,57 @@
 """Start (or reuse) what a local run needs, and the environment Airflow processes need to use it.
 
-Everything lives under ``<repo>/.data``: the embedded database, the Fernet key, emulator logs and
-pid files. Processes are detached so a second ``make demo`` finds them and their state again.
+Everything lives under ``<repo>/.data``: the embedded database, the Fernet key, emulator logs, pid
+files and the owner token of this checkout (see ``processes``). Processes are detached so a second
+``make demo`` finds them and their state again; only processes this checkout started are reused.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import requests
 
 from qbo_crm_sync.config import PROJECT_ROOT
+from qbo_crm_sync.errors import ConfigurationError
+from qbo_crm_sync.local import airflow_url, processes
 
 DATA_DIR = PROJECT_ROOT / ".data"
-QBO_PORT = int(os.environ.get("QBO_EMULATOR_PORT", "8801"))
-HL_PORT = int(os.environ.get("HL_EMULATOR_PORT", "8802"))
 QBO_CLIENT_ID = "demo-client-id"
 QBO_CLIENT_SECRET = "demo-client-secret"
 HL_TOKEN = "demo-hl-token"
-REDIRECT_URI = "http://localhost:8080/qb-connect/callback"
+# The redirect URI at the default port (tests and the sandbox); the stack uses airflow_url's.
+REDIRECT_URI = airflow_url.redirect_uri(airflow_url.DEFAULT_PORT)
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+
+
+@dataclass(frozen=True)
+class Emulator:
+    name: str
+    label: str
+    module: str
+    port_variable: str
+    default_port: int
+
+    def port(self) -> int:
+        return airflow_url.port_from_env(self.port_variable, self.default_port)
+
+    @property
+    def other(self) -> Emulator:
+        return HIGHLEVEL if self is QUICKBOOKS else QUICKBOOKS
+
+
+QUICKBOOKS = Emulator("quickbooks", "QuickBooks emulator", "emulators.quickbooks", "QBO_EMULATOR_PORT", 8801)
+HIGHLEVEL = Emulator("highlevel", "HighLevel emulator", "emulators.highlevel", "HL_EMULATOR_PORT", 8802)
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow")
 
 
 @dataclass(frozen=True)
@@ -36,16 +62,24 @@ class Stack:
     highlevel_url: str
 
     def env(self) -> dict[str, str]:
-        """Variables for the CLI, `airflow dags test` and `airflow standalone`."""
-        airflow_home = Path(os.environ.get("AIRFLOW_HOME", PROJECT_ROOT / ".airflow"))
+        """Variables for the CLI, `airflow dags test` and the Airflow components of `make up`."""
+        home = airflow_home()
+        port = airflow_url.airflow_port()
         return {
             "SYNC_DATABASE_URL": self.database_url,
             "SYNC_FERNET_KEY": self.fernet_key,
-            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            # The API server on the loopback interface, at AIRFLOW_PORT; task processes reach it there.
+            "AIRFLOW__API__HOST": airflow_url.LISTEN_HOST,
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": airflow_url.execution_api_url(port),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": airflow_url.LISTEN_HOST,
             "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)]),
             "GX_ANALYTICS_ENABLED": "false",
             "NO_PROXY": "localhost,127.0.0.1",
@@ -53,7 +87,8 @@ class Stack:
                 "conn_type": "quickbooks",
                 "login": QBO_CLIENT_ID,
                 "password": QBO_CLIENT_SECRET,
-                "extra": {"base_url": self.qbo_url, "oauth_base_url": self.qbo_url, "redirect_uri": REDIRECT_URI},
+                "extra": {"base_url": self.qbo_url, "oauth_base_url": self.qbo_url,
+                          "redirect_uri": airflow_url.redirect_uri(port)},
             }),
             "AIRFLOW_CONN_HIGHLEVEL_DEFAULT": json.dumps({
                 "conn_type": "highlevel",
@@ -66,26 +101,26 @@ class Stack:
         os.environ.update(self.env())
 
 
-def database_url() -> str:
+def database_url(data_dir: Path = DATA_DIR) -> str:
     """SYNC_DATABASE_URL when set; otherwise an embedded PostgreSQL under .data/pg."""
     url = os.environ.get("SYNC_DATABASE_URL")
     if url:
         return url
     from qbo_crm_sync.store.embedded import ensure_embedded
 
-    return ensure_embedded(DATA_DIR / "pg")
+    return ensure_embedded(data_dir / "pg")
 
 
-def fernet_key() -> str:
+def fernet_key(data_dir: Path = DATA_DIR) -> str:
     """SYNC_FERNET_KEY when set; otherwise a key generated once into .data/fernet.key (mode 0600)."""
     key = os.environ.get("SYNC_FERNET_KEY")
     if key:
         return key
-    path = DATA_DIR / "fernet.key"
+    path = data_dir / "fernet.key"
     if not path.exists():
         from cryptography.fernet import Fernet
 
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(Fernet.generate_key().decode())
@@ -99,49 +134,102 @@ def _answers(base: str) -> bool:
         return False
 
 
-def start_emulator(module: str, port: int, name: str) -> str:
-    """Reuse the emulator answering on ``port``, or start it detached; logs in .data/logs."""
+class PortTaken(ConfigurationError):
+    """A port the local stack needs is held by a process this checkout did not start."""
+
+
+def port_taken_message(what: str, port: int, variable: str, extra: str = "") -> str:
+    """Who holds ``port`` and how to choose another one."""
+    holder = processes.describe_listener(port)
+    other = processes.free_port_near(port) or "<a free port>"
+    return (f"{what}: port {port} is taken by {holder}, which this checkout did not start. Stop that, "
+            f"or choose another port for this checkout: `export {variable}={other}`, then run the command "
+            f"again{extra}.")
+
+
+def refuse_foreign_listener(emulator: Emulator, data_dir: Path = DATA_DIR) -> None:
+    """PortTaken when something this checkout did not start answers on the emulator's port."""
+    port = emulator.port()
+    if processes.recorded_process(data_dir, emulator.name) is None and processes.port_answers(port):
+        raise PortTaken(port_taken_message(
+            emulator.label, port, emulator.port_variable,
+            f" ({emulator.other.port_variable} moves the {emulator.other.label})"))
+
+
+def start_emulator(emulator: Emulator, data_dir: Path = DATA_DIR) -> str:
+    """The emulator this checkout started, when it still runs; else start it detached.
+
+    Whatever else answers on the port (another checkout's emulator, any other program) is refused:
+    it would receive this checkout's data.
+    """
+    port = emulator.port()
     base = f"http://127.0.0.1:{port}"
-    if _answers(base):
-        return base
-    (DATA_DIR / "logs").mkdir(parents=True, exist_ok=True)
-    (DATA_DIR / "run").mkdir(parents=True, exist_ok=True)
-    log = open(DATA_DIR / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+    ours = processes.recorded_process(data_dir, emulator.name)
+    if ours is not None:
+        record, process = ours
+        if record.port == port and processes.listens_on(process, port) and _answers(base):
+            return base
+        if record.port != port:
+            raise ConfigurationError(
+                f"This checkout's {emulator.label} runs on port {record.port} (pid {process.pid}), not "
+                f"{port}: `make down` first to move it (its data is kept only while it runs).")
+        # Ours, but not serving (still starting, or wedged): replace it.
+        processes.stop_recorded(data_dir, emulator.name)
+    refuse_foreign_listener(emulator, data_dir)
+    log = data_dir / "logs" / f"{emulator.name}.log"
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-    )
-    (DATA_DIR / "run" / f"{name}.pid").write_text(str(proc.pid))
+    proc = processes.launch(
+        data_dir, emulator.name, [sys.executable, "-m", emulator.module, "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=PROJECT_ROOT, log=log, port=port)
     deadline = time.monotonic() + 30
-    while not _answers(base):
+    while not (_answers(base) and processes.listens_on(psutil.Process(proc.pid), port)):
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{name} emulator did not start on port {port}: see {DATA_DIR / 'logs' / name}.log")
+            processes.stop_recorded(data_dir, emulator.name)
+            if processes.port_answers(port):
+                raise PortTaken(port_taken_message(emulator.label, port, emulator.port_variable))
+            raise RuntimeError(f"{emulator.label} did not start on port {port}: see {log}")
         time.sleep(0.2)
     return base
 
 
-def up() -> Stack:
+def up(data_dir: Path = DATA_DIR) -> Stack:
     """Database, key and both emulators, started or reused."""
+    for emulator in (QUICKBOOKS, HIGHLEVEL):  # before starting anything
+        refuse_foreign_listener(emulator, data_dir)
     stack = Stack(
-        database_url=database_url(),
-        fernet_key=fernet_key(),
-        qbo_url=start_emulator("emulators.quickbooks", QBO_PORT, "quickbooks"),
-        highlevel_url=start_emulator("emulators.highlevel", HL_PORT, "highlevel"),
+        database_url=database_url(data_dir),
+        fernet_key=fernet_key(data_dir),
+        qbo_url=start_emulator(QUICKBOOKS, data_dir),
+        highlevel_url=start_emulator(HIGHLEVEL, data_dir),
     )
     stack.apply()
     return stack
 
 
-def stop() -> None:
-    """Stop the detached emulators and the embedded database."""
-    for pid_file in (DATA_DIR / "run").glob("*.pid") if (DATA_DIR / "run").exists() else []:
+def _stop_unrecorded_emulators(data_dir: Path) -> list[str]:
+    """Emulators recorded by bare pid files (before records carried a start time and an owner
+    token): stopped when they still run this checkout's emulator module."""
+    stopped = []
+    for pid_file in sorted((data_dir / "run").glob("*.pid")) if (data_dir / "run").exists() else []:
         try:
-            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError, PermissionError):
+            process = psutil.Process(int(pid_file.read_text()))
+            if process.cwd() == str(PROJECT_ROOT) and any(a.startswith("emulators.") for a in process.cmdline()):
+                process.terminate()
+                process.wait(10)
+                stopped.append(pid_file.stem)
+        except (psutil.Error, ValueError, OSError):
             pass
         pid_file.unlink(missing_ok=True)
-    if (DATA_DIR / "pg").exists():
+    return stopped
+
+
+def stop(data_dir: Path = DATA_DIR) -> list[str]:
+    """Stop everything this checkout started (Airflow with its workers, the emulators), then the
+    embedded database. Answers what was stopped."""
+    stopped = processes.stop_owned(data_dir) + _stop_unrecorded_emulators(data_dir)
+    if (data_dir / "pg").exists():
         from qbo_crm_sync.store.embedded import stop_embedded
 
-        stop_embedded(DATA_DIR / "pg")
+        if stop_embedded(data_dir / "pg"):
+            stopped.append("embedded PostgreSQL")
+    return stopped
