@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emulators.common import EmulatorState, FaultAndLogMiddleware, admin_router
-from emulators.highlevel import admin, contacts, conversations, invoices, payments
+from emulators.highlevel import admin, contacts, conversations, invoices, locations, payments
 from emulators.highlevel.errors import REASONS, ApiError
 from emulators.highlevel.store import Store
 from emulators.highlevel.throttle import RateLimits
@@ -57,6 +57,6 @@ def create_app(token: str = "demo-hl-token", throttle_window_s: float = 10.0) ->
     app.include_router(admin_router(hl.state, reset=reset, seed=lambda body: admin.seed(hl.store, body),
                                     snapshot=lambda: hl.store.snapshot() | {"limits": hl.limits.settings()}))
     app.include_router(admin.extra_router(hl.store, hl.limits, defaults))
-    for area in (contacts, payments, invoices, conversations):
+    for area in (contacts, payments, invoices, conversations, locations):
         app.include_router(area.router)
     return app
