@@ -243,8 +243,10 @@ def connect(
 ) -> Integration:
     """Run the authorization-code flow for ``location_id`` (checked with the CRM first) and register
     the integration."""
-    crm = check_location(location_id, crm_conn_id)
+    # What is missing locally is named before anything is asked of the CRM or Intuit.
     settings = quickbooks_settings(conn_id)
+    config.fernet_key()
+    crm = check_location(location_id, crm_conn_id)
     consent_url, state = begin(settings)
     if redirect_response is None:
         redirect_response = _auto_approved(consent_url, settings.redirect_uri)
