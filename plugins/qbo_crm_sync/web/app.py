@@ -363,6 +363,12 @@ async def _access_denied(request: Request, exc: Exception) -> Response:
                   airflow_url=airflow_home_url())
 
 
+async def _not_configured(request: Request, exc: Exception) -> Response:
+    # E.g. SYNC_FERNET_KEY missing: the page cannot even hand out a form token.
+    return render("refused.html", status_code=503, title="QB Connect is not configured",
+                  text=f"{exc} (on the Airflow API server).", airflow_url=airflow_home_url())
+
+
 async def _csrf_rejected(request: Request, exc: Exception) -> Response:
     return redirect(request, "error", "Form expired: it did not come from your current QB Connect page (or "
                                       "the page was too old). Nothing was changed; try again.")
@@ -374,6 +380,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(ConfigurationError, _not_configured)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN202 - Starlette's signature

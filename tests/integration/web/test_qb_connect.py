@@ -421,3 +421,10 @@ def test_posts_without_this_sessions_csrf_token_are_refused(browser, db_url: str
     with db.connect(db_url) as conn:
         unchanged = integrations.get(conn, integration.id)
     assert unchanged.status == "connected" and unchanged.settings == integrations.DEFAULT_SETTINGS
+
+
+def test_a_missing_fernet_key_is_named_not_a_crash(admin: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SYNC_FERNET_KEY")
+    page = admin.get(f"{PREFIX}/")
+    assert page.status_code == 503
+    assert "QB Connect is not configured" in page.text and "SYNC_FERNET_KEY is not set" in page.text

@@ -18,6 +18,7 @@
   } catch (err) {
     host = null; // framed by another origin: nothing to do but follow links in place
   }
+  if (host) document.documentElement.classList.add("in-airflow"); // Airflow's own menu is around
 
   function follow(href) {
     if (!host) {
