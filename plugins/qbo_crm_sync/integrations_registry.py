@@ -93,17 +93,14 @@ def check_crm_connection(conn_id: str | None) -> str:
     return conn_id
 
 
-def check_location(location_id: str, crm_conn_id: str | None = None, *, hl_settings: Any = None) -> CrmLocation:
+def check_location(location_id: str, crm_conn_id: str | None = None) -> CrmLocation:
     """The location, once its id is well formed and the CRM confirms it with the token of
-    ``crm_conn_id`` (the one the integration will sync with). ``hl_settings`` replaces the
-    connection (tests, the local stack)."""
+    ``crm_conn_id`` (the one the integration will sync with)."""
     from qbo_crm_sync.hooks.highlevel import HighLevelHook
 
     location_id = validate_location_id(location_id)
-    conn_id = crm_conn_id or config.HIGHLEVEL_CONN_ID
-    if hl_settings is None:
-        conn_id = check_crm_connection(crm_conn_id)
-    hook = HighLevelHook(location_id, highlevel_conn_id=conn_id, settings=hl_settings)
+    conn_id = check_crm_connection(crm_conn_id)
+    hook = HighLevelHook(location_id, highlevel_conn_id=conn_id)
     try:
         found = hook.get_location()
     except AuthError:
@@ -300,7 +297,7 @@ def update_settings(integration_id: int, changes: Mapping[str, Any], url: str | 
             check_location(current.location_id, new_conn)
         except SettingRejected:
             raise
-        except SyncError as exc:
+        except SyncError as exc:  # missing connection, token refused, location unknown to it
             raise SettingRejected("crm_conn_id", str(exc)) from None
     with db.connect(url) as conn:
         updated = integrations.update_settings(conn, integration_id, valid)

@@ -50,7 +50,7 @@ class Airflow:
     fernet_key: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def airflow(database_url: str, qbo_emulator: str, highlevel_emulator: str,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     """`airflow api-server` (UI, API, plugins) on a free port, with a fresh metadata database."""
@@ -112,8 +112,10 @@ def airflow(database_url: str, qbo_emulator: str, highlevel_emulator: str,
             server.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
+    """Playwright's sync API runs an event loop in this thread while it is open: it is closed with
+    the module, so that later tests may run their own."""
     reason = _why_no_browser()
     if reason:
         pytest.skip(reason)
