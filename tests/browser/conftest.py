@@ -131,7 +131,7 @@ def chromium() -> Iterator[object]:
 def page(chromium) -> Iterator[object]:
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(30_000)  # a busy machine renders Airflow's UI slowly
     yield page
     context.close()
 
