@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emulators.common import EmulatorState, FaultAndLogMiddleware, admin_router
 from emulators.highlevel import admin, contacts, conversations, invoices, payments
+from emulators.highlevel import locations as location_routes
 from emulators.highlevel.behaviour import Behaviour
 from emulators.highlevel.errors import REASONS, ApiError
 from emulators.highlevel.store import Store
@@ -68,6 +69,6 @@ def create_app(locations: dict[str, str] | None = None, throttle_window_s: float
     app.include_router(admin_router(hl.state, reset=reset, seed=lambda body: admin.seed(hl.store, body),
                                     snapshot=lambda: hl.store.snapshot() | {"limits": hl.limits.settings()}))
     app.include_router(admin.extra_router(hl.store, hl.limits, hl.behaviour, defaults))
-    for area in (contacts, payments, invoices, conversations):
+    for area in (contacts, payments, invoices, conversations, location_routes):
         app.include_router(area.router)
     return app

@@ -11,15 +11,6 @@ from typing import Any
 from qbo_crm_sync.errors import SyncError
 
 
-def _store():
-    from qbo_crm_sync import config
-    from qbo_crm_sync.store import db
-    from qbo_crm_sync.store.tokens import TokenStore
-
-    url = config.database_url()
-    return url, TokenStore(lambda: db.connect(url), config.fernet_key())
-
-
 def cmd_db_migrate(args: argparse.Namespace) -> int:
     from qbo_crm_sync import config
     from qbo_crm_sync.store.migrate import create_database, migrate
@@ -40,16 +31,32 @@ def cmd_keygen(_: argparse.Namespace) -> int:
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
-    from qbo_crm_sync.integrations_registry import connect
+    from qbo_crm_sync.errors import ConfigurationError
+    from qbo_crm_sync.integrations_registry import connect, live_integrations
+    from qbo_crm_sync.store.integrations import validate_location_id
 
+    # The same check as the QB Connect page's, before anything is stored or sent.
+    location_id = validate_location_id(args.location_id)
+    live = live_integrations(location_id)
+    if live and not args.yes:
+        for i in live:
+            print(f"warning: location {location_id} is connected to QuickBooks company {i.company_label} "
+                  f"(integration {i.id}, {i.status}); choosing another company at Intuit disconnects it "
+                  "and revokes its grant.", file=sys.stderr)
+        if args.no_input:
+            raise ConfigurationError(f"Location {location_id} is already connected: add --yes to connect it anyway.")
+        if input("Connect anyway? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing connected")
+            return 1
     integration = connect(
-        location_id=args.location_id,
+        location_id=location_id,
         redirect_response=args.redirect_url,
         prompt=None if args.no_input else input,
         out=print,
+        crm_conn_id=args.crm_conn_id,
     )
-    print(f"connected: integration {integration.id} location {integration.location_id} "
-          f"realm {integration.realm_id} at {integration.connected_at:%Y-%m-%d %H:%M:%S %Z}")
+    print(f"connected: integration {integration.id} location {integration.location_label} to QuickBooks "
+          f"company {integration.company_label} at {integration.connected_at:%Y-%m-%d %H:%M:%S %Z}")
     return 0
 
 
@@ -65,9 +72,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no integrations: connect one with `python -m qbo_crm_sync integrations connect`")
         return 0
-    print(f"{'id':>4}  {'location':<24} {'realm':<20} {'status':<13} connected_at")
+    print(f"{'id':>4}  {'location':<24} {'company':<40} {'status':<13} connected_at")
     for i in rows:
-        print(f"{i.id:>4}  {i.location_id:<24} {i.realm_id:<20} {i.status:<13} {i.connected_at}"
+        print(f"{i.id:>4}  {i.location_id:<24} {i.company_label:<40} {i.status:<13} {i.connected_at}"
               + (f"  ({i.status_reason})" if i.status_reason else ""))
     return 0
 
@@ -76,13 +83,13 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
     from qbo_crm_sync.integrations_registry import disconnect
 
     integration = disconnect(args.id)
-    print(f"disconnected integration {integration.id}: tokens for realm {integration.realm_id} revoked")
+    print(f"disconnected integration {integration.id} (location {integration.location_label}): its grant for "
+          f"QuickBooks company {integration.company_label} is revoked")
     return 0
 
 
 def cmd_set(args: argparse.Namespace) -> int:
-    from qbo_crm_sync import config
-    from qbo_crm_sync.store import db, integrations
+    from qbo_crm_sync.integrations_registry import update_settings
 
     changes: dict[str, Any] = {}
     for pair in args.settings:
@@ -93,9 +100,8 @@ def cmd_set(args: argparse.Namespace) -> int:
             changes[key] = json.loads(raw)
         except json.JSONDecodeError:
             changes[key] = raw
-    with db.connect(config.database_url()) as conn:
-        integration = integrations.update_settings(conn, args.id, changes)
-        conn.commit()
+    # The page's path too: types checked, a CRM connection checked with the CRM.
+    integration = update_settings(args.id, changes)
     print(json.dumps(integration.settings, indent=2, sort_keys=True))
     return 0
 
@@ -149,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     isub = integ.add_subparsers(dest="integrations_command", required=True)
     con = isub.add_parser("connect", help="connect a CRM location to a QuickBooks company (OAuth2)")
     con.add_argument("--location-id", required=True, help="HighLevel location (sub-account) id")
+    con.add_argument("--crm-conn-id", help="Airflow connection (type highlevel) with this location's token; "
+                                          "default highlevel_default")
+    con.add_argument("--yes", action="store_true", help="connect even when the location is already connected")
     con.add_argument("--redirect-url", help="the URL Intuit redirected your browser to, if you have it")
     con.add_argument("--no-input", action="store_true", help="fail instead of prompting for the redirect URL")
     con.set_defaults(func=cmd_connect)

@@ -16,13 +16,14 @@ PROBE = """
 import json
 from airflow import plugins_manager
 plugins, errors = plugins_manager._get_plugins()
-apps, _ = plugins_manager.get_fastapi_plugins()
+apps, middlewares = plugins_manager.get_fastapi_plugins()
 info = {p["name"]: p for p in plugins_manager.get_plugin_info()}
 print(json.dumps({
     "plugins": [p.name for p in plugins],
     "errors": errors,
     "apps": [{"name": a["name"], "url_prefix": a["url_prefix"], "type": type(a["app"]).__name__} for a in apps],
     "views": info["qbo_crm_sync"]["external_views"],
+    "middlewares": [m["name"] for m in middlewares],
 }))
 """
 
@@ -41,6 +42,7 @@ def test_plugins_manager_loads_the_plugin_without_errors() -> None:
     assert loaded["errors"] == {}
     assert "qbo_crm_sync" in loaded["plugins"]
     assert {"name": "QB Connect", "url_prefix": "/qb-connect", "type": "FastAPI"} in loaded["apps"]
-    # What /api/v2/plugins hands the UI for its Admin menu.
-    assert loaded["views"] == [{"name": "QB Connect", "href": "/qb-connect/", "category": "admin",
-                                "destination": "nav"}]
+    # What /api/v2/plugins hands the UI for its Admin menu: a page inside Airflow's own navigation.
+    assert loaded["views"] == [{"name": "QB Connect", "href": "/qb-connect/", "url_route": "qb-connect",
+                                "category": "admin", "destination": "nav"}]
+    assert loaded["middlewares"] == ["QB Connect prefix"]

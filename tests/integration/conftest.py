@@ -1,5 +1,5 @@
-"""Fixtures for integration tests: app credentials read from Airflow connections, a realm connected
-through the real OAuth code flow, tokens in the real store (qbo_crm_sync.local.sandbox)."""
+"""Fixtures for integration tests: app credentials read from Airflow connections, an integration
+connected through the real OAuth code flow, its tokens in the real store (qbo_crm_sync.local.sandbox)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from cryptography.fernet import Fernet
 
 from qbo_crm_sync.hooks.highlevel import HighLevelSettings
 from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, QuickBooksSettings
-from qbo_crm_sync.local.sandbox import connect_realm, highlevel_settings, quickbooks_settings
+from qbo_crm_sync.local.sandbox import connect_integration, highlevel_settings, quickbooks_settings
 from qbo_crm_sync.local.stack import HL_TOKEN, QBO_CLIENT_ID, QBO_CLIENT_SECRET, REDIRECT_URI
 from qbo_crm_sync.store import db
+from qbo_crm_sync.store.integrations import Integration
 from qbo_crm_sync.store.tokens import TokenStore
 
-__all__ = ["HL_TOKEN", "QBO_CLIENT_ID", "QBO_CLIENT_SECRET", "REDIRECT_URI", "connect_realm"]
+__all__ = ["HL_TOKEN", "QBO_CLIENT_ID", "QBO_CLIENT_SECRET", "REDIRECT_URI", "connect_integration"]
+
+HOOK_LOCATION = "locHookTests000000001"
 
 
 @pytest.fixture
@@ -33,13 +36,20 @@ def qbo_settings(qbo: str) -> QuickBooksSettings:
 
 
 @pytest.fixture
-def realm(qbo_settings: QuickBooksSettings, token_store: TokenStore) -> str:
-    return connect_realm(qbo_settings, token_store)
+def qbo_integration(qbo_settings: QuickBooksSettings, token_store: TokenStore, db_url: str) -> Integration:
+    """An integration connected through the OAuth code flow; its grant is in ``token_store``."""
+    return connect_integration(qbo_settings, token_store, db_url, HOOK_LOCATION)
 
 
 @pytest.fixture
-def hook(realm: str, token_store: TokenStore, qbo_settings: QuickBooksSettings) -> QuickBooksHook:
-    return QuickBooksHook(realm, token_store, settings=qbo_settings)
+def realm(qbo_integration: Integration) -> str:
+    return qbo_integration.realm_id
+
+
+@pytest.fixture
+def hook(qbo_integration: Integration, token_store: TokenStore, qbo_settings: QuickBooksSettings) -> QuickBooksHook:
+    return QuickBooksHook(qbo_integration.realm_id, token_store, settings=qbo_settings,
+                          token_key=qbo_integration.id)
 
 
 @pytest.fixture

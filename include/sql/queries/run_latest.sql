@@ -1,5 +1,5 @@
 -- The newest runs of every integration and flow, newest first (the QB Connect page).
-SELECT id, integration_id, flow, dag_id, dag_run_id, status, counts, started_at, finished_at
+SELECT id, integration_id, flow, dag_id, dag_run_id, task_id, status, counts, started_at, finished_at
 FROM (
     SELECT r.*,
            row_number() OVER (PARTITION BY r.integration_id, r.flow ORDER BY r.started_at DESC, r.id DESC) AS n

@@ -1,1 +1,3 @@
-DELETE FROM sync.oauth_token WHERE realm_id = %(realm_id)s
+-- Forget an integration's token; answers the deleted row so the caller can revoke that grant.
+DELETE FROM sync.oauth_token WHERE integration_id = %(integration_id)s
+RETURNING ciphertext, version

@@ -1,2 +1,2 @@
-SELECT realm_id, access_expires_at, refresh_expires_at, version, updated_at
-FROM sync.oauth_token WHERE realm_id = %(realm_id)s
+SELECT integration_id, access_expires_at, refresh_expires_at, version, updated_at
+FROM sync.oauth_token WHERE integration_id = %(integration_id)s

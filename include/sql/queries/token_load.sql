@@ -1,1 +1,1 @@
-SELECT ciphertext, version FROM sync.oauth_token WHERE realm_id = %(realm_id)s
+SELECT ciphertext, version FROM sync.oauth_token WHERE integration_id = %(integration_id)s

@@ -1,2 +1,3 @@
 -- Held until the refreshed token is committed: a second worker waits here, then sees it fresh.
-SELECT ciphertext, version FROM sync.oauth_token WHERE realm_id = %(realm_id)s FOR UPDATE
+-- One row per integration, so two integrations of the same company never wait for each other.
+SELECT ciphertext, version FROM sync.oauth_token WHERE integration_id = %(integration_id)s FOR UPDATE

@@ -45,7 +45,8 @@ class Job:
             from qbo_crm_sync.store.tokens import TokenStore
 
             tokens = TokenStore(lambda: db.connect(self.db_url), config.fernet_key())
-            self.qbo_hook = QuickBooksHook(self.integration.realm_id, tokens)
+            # This integration's own grant: another location on the same company has its own.
+            self.qbo_hook = QuickBooksHook(self.integration.realm_id, tokens, token_key=self.integration.id)
         return self.qbo_hook
 
     @property

@@ -268,6 +268,12 @@ class HighLevelHook(BaseHook):
 
         return iter(OffsetPager(fetch, page_size))
 
+    # -- the location
+
+    def get_location(self) -> dict[str, Any]:
+        """This location's record, read with the connection's token: ``GET /locations/{locationId}``."""
+        return self._request("GET", f"/locations/{self.location_id}", kind="read").get("location") or {}
+
     # -- contacts
 
     def upsert_contact(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -83,13 +83,15 @@ _REQUEST_ID_NAMESPACE = uuid.UUID("6f0c2a4e-9d1b-5c37-8e42-1a7b3c9d5e60")
 
 
 class TokenStoreLike(Protocol):
-    def load(self, realm_id: str) -> dict[str, Any] | None: ...
+    """Where a grant's tokens live, by key: the integration id in the sync store's TokenStore."""
 
-    def save(self, realm_id: str, token: dict[str, Any]) -> None: ...
+    def load(self, key: Any) -> dict[str, Any] | None: ...
+
+    def save(self, key: Any, token: dict[str, Any]) -> Any: ...
 
     def refresh(
         self,
-        realm_id: str,
+        key: Any,
         is_fresh: Callable[[dict[str, Any]], bool],
         refresher: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> dict[str, Any]: ...
@@ -369,15 +371,18 @@ def authorization_url(settings: QuickBooksSettings, state: str) -> str:
 def exchange_code(
     settings: QuickBooksSettings,
     authorization_response: str,
-    token_store: TokenStoreLike,
+    token_store: TokenStoreLike | None = None,
     *,
     realm_id: str | None = None,
     expected_state: str | None = None,
+    token_key: Any = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Trade the authorization code for tokens and save them; answer (realm id, token).
+    """Trade the authorization code for tokens; answer (realm id, token).
 
     ``authorization_response`` is the URL Intuit redirected to (it carries ``code``, ``state`` and
-    ``realmId``) or the bare code, in which case ``realm_id`` must be given.
+    ``realmId``) or the bare code, in which case ``realm_id`` must be given. With a ``token_store``
+    the token is saved under ``token_key`` (default: the realm id); without one the caller saves it
+    once it has checked the grant.
     """
     code = authorization_response
     if "://" in authorization_response or authorization_response.startswith("?"):
@@ -405,8 +410,9 @@ def exchange_code(
         ),
     )
     stored = _normalise_token(token)
-    token_store.save(realm_id, stored)
-    log.info("QuickBooks realm %s connected", realm_id)
+    if token_store is not None:
+        token_store.save(realm_id if token_key is None else token_key, stored)
+    log.info("QuickBooks granted access to realm %s", realm_id)
     return realm_id, stored
 
 
@@ -435,26 +441,36 @@ def refresh_token(settings: QuickBooksSettings, token: dict[str, Any], realm_id:
     return _normalise_token(new)
 
 
-def revoke(settings: QuickBooksSettings, token_store: Any, realm_id: str) -> bool:
-    """Revoke the realm's tokens at Intuit, then delete them locally. Answer whether Intuit confirmed.
-
-    An already invalid token is as good as revoked: the local copy is deleted either way.
-    """
-    token = token_store.load(realm_id)
-    confirmed = False
-    if token and (token.get("refresh_token") or token.get("access_token")):
+def revoke_token(settings: QuickBooksSettings, token: dict[str, Any] | None) -> bool:
+    """End the grant ``token`` belongs to at Intuit (its refresh token ends the whole grant).
+    Answer whether Intuit confirmed; an unknown or already revoked token answers 200 too."""
+    secret = (token or {}).get("refresh_token") or (token or {}).get("access_token")
+    if not secret:
+        return False
+    try:
         response = requests.post(
             settings.revoke_url,
-            json={"token": token.get("refresh_token") or token.get("access_token")},
+            json={"token": secret},
             auth=(settings.client_id, settings.client_secret),
             headers={"Accept": "application/json"},
             timeout=settings.timeout,
         )
-        log.info("%s -> %s", describe("POST", settings.revoke_url), response.status_code)
-        confirmed = response.ok
-        if response.status_code >= 500:
-            raise ServerError(f"Intuit revoke endpoint answered {response.status_code}; try again")
-    token_store.delete(realm_id)
+    except requests.RequestException as exc:
+        raise connection_failed("POST", settings.revoke_url, exc) from None
+    log.info("%s -> %s", describe("POST", settings.revoke_url), response.status_code)
+    if response.status_code >= 500:
+        raise ServerError(f"Intuit revoke endpoint answered {response.status_code}; try again")
+    return response.ok
+
+
+def revoke(settings: QuickBooksSettings, token_store: Any, key: Any) -> bool:
+    """Revoke the grant stored under ``key`` at Intuit, then delete it locally. Answer whether
+    Intuit confirmed.
+
+    An already invalid token is as good as revoked: the local copy is deleted either way.
+    """
+    confirmed = revoke_token(settings, token_store.load(key))
+    token_store.delete(key)
     return confirmed
 
 
@@ -479,10 +495,14 @@ class QuickBooksHook(BaseHook):
         token_store: TokenStoreLike,
         quickbooks_conn_id: str = default_conn_name,
         settings: QuickBooksSettings | None = None,
+        token_key: Any = None,
     ) -> None:
         super().__init__()
         self.realm_id = str(realm_id)
         self.token_store = token_store
+        # The grant's key in the store: the integration id with the sync store's TokenStore (each
+        # integration holds its own grant); stores keyed by realm leave it out.
+        self.token_key = self.realm_id if token_key is None else token_key
         self.quickbooks_conn_id = quickbooks_conn_id
         self._settings = settings
         self.stats = RequestStats()
@@ -524,7 +544,7 @@ class QuickBooksHook(BaseHook):
 
     def _access_token(self) -> str:
         with self._token_lock:
-            token = self._token or self.token_store.load(self.realm_id)
+            token = self._token or self.token_store.load(self.token_key)
             if token is None:
                 raise AuthError(
                     f"No QuickBooks tokens stored for realm {self.realm_id}; connect the integration"
@@ -545,7 +565,7 @@ class QuickBooksHook(BaseHook):
             return refresh_token(self.settings, stored, self.realm_id)
 
         with self._token_lock:
-            self._token = self.token_store.refresh(self.realm_id, is_fresh, refresher)
+            self._token = self.token_store.refresh(self.token_key, is_fresh, refresher)
             return self._token
 
     def _on_unauthorized(self, response: requests.Response) -> None:
@@ -754,5 +774,6 @@ __all__ = [
     "refresh_token",
     "request_id",
     "revoke",
+    "revoke_token",
     "token_is_fresh",
 ]

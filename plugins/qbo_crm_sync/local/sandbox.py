@@ -24,9 +24,9 @@ import requests
 
 from qbo_crm_sync.flows.job import Job
 from qbo_crm_sync.hooks.highlevel import HighLevelHook, HighLevelSettings
-from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, QuickBooksSettings, authorization_url, exchange_code
+from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, QuickBooksSettings, authorization_url
 from qbo_crm_sync.local.stack import HL_TOKEN, QBO_CLIENT_ID, QBO_CLIENT_SECRET, REDIRECT_URI
-from qbo_crm_sync.store import db, integrations, tracking
+from qbo_crm_sync.store import db, tracking
 from qbo_crm_sync.store.integrations import Integration
 from qbo_crm_sync.store.tokens import TokenStore
 
@@ -69,13 +69,22 @@ def crm_location(hl_url: str, location_id: str, token: str | None = None, **sett
     return str(answer.json()["token"])
 
 
-def connect_realm(settings: QuickBooksSettings, tokens: TokenStore, state: str = "sandbox-state") -> str:
-    """The OAuth code flow a user goes through, minus the browser: consent, redirect, code exchange."""
-    consent = requests.get(authorization_url(settings, state), allow_redirects=False, timeout=10)
-    if consent.status_code != 302:
-        raise RuntimeError(f"QuickBooks consent answered {consent.status_code}: {consent.text[:200]}")
-    realm_id, _ = exchange_code(settings, consent.headers["Location"], tokens, expected_state=state)
-    return realm_id
+def consent(settings: QuickBooksSettings, state: str = "sandbox-state") -> str:
+    """The URL Intuit's consent page sends the browser back to (the emulator approves at once)."""
+    answer = requests.get(authorization_url(settings, state), allow_redirects=False, timeout=10)
+    if answer.status_code != 302:
+        raise RuntimeError(f"QuickBooks consent answered {answer.status_code}: {answer.text[:200]}")
+    return answer.headers["Location"]
+
+
+def connect_integration(settings: QuickBooksSettings, tokens: TokenStore, db_url: str, location_id: str,
+                        state: str = "sandbox-state") -> Integration:
+    """The OAuth code flow a user goes through, minus the browser: consent, redirect, code exchange,
+    the company confirmed and the integration registered with its own grant."""
+    from qbo_crm_sync.integrations_registry import complete
+
+    return complete(location_id, consent(settings, state), state, settings, db_url, tokens=tokens,
+                    connected_by="sandbox")
 
 
 @dataclass
@@ -99,10 +108,8 @@ class Sandbox:
             hl_settings = highlevel_settings(hl_url, token=crm_location(hl_url, location_id))
         else:
             crm_location(hl_url, location_id, token=hl_settings.token)
-        realm = connect_realm(qbo_settings, tokens)
-        with db.connect(db_url) as conn:
-            integration = integrations.register(conn, location_id, realm)
-            conn.commit()
+        integration = connect_integration(qbo_settings, tokens, db_url, location_id)
+        realm = integration.realm_id
         # QBO times have whole seconds: let "created after connecting" be unambiguous.
         time.sleep(1.05)
         return cls(db_url, qbo_url, hl_url, realm, integration, qbo_settings, hl_settings, tokens)
@@ -117,7 +124,8 @@ class Sandbox:
             conn.commit()
         return Job(
             db_url=self.db_url, integration=self.integration, run_id=run_id, ctx=ctx, flow=flow,
-            qbo_hook=QuickBooksHook(self.realm, self.token_store, settings=self.qbo_settings),
+            qbo_hook=QuickBooksHook(self.realm, self.token_store, settings=self.qbo_settings,
+                                    token_key=self.integration.id),
             crm_hook=HighLevelHook(self.integration.location_id, settings=self.hl_settings),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,9 @@ from qbo_crm_sync.store.db import Connection
 from qbo_crm_sync.store.sql import query
 
 STATUSES = ("connected", "needs_reauth", "disconnected")
+# HighLevel location ids are short opaque strings of letters and digits (``ve9EPM428h8vShlRW1KT``);
+# anything else is a typo or markup, and is refused before it reaches the CRM or the store.
+LOCATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TAX_MODES = ("auto", "total_tax", "fold_into_lines")
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -75,6 +79,22 @@ class IntegrationNotFound(SyncError, LookupError):
     """No integration has that id."""
 
 
+class InvalidLocationId(ConfigurationError, ValueError):
+    """Not something a HighLevel location id can be."""
+
+
+def validate_location_id(value: Any) -> str:
+    """The location id without surrounding blanks, or InvalidLocationId: the one check the CLI and
+    the QB Connect page share before anything is stored or sent."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not LOCATION_ID.fullmatch(text):
+        raise InvalidLocationId(
+            "Enter the HighLevel location id: 1 to 64 letters, digits, - and _ (as in the CRM's URL, "
+            "e.g. ve9EPM428h8vShlRW1KT)."
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class Integration:
     id: int
@@ -84,6 +104,11 @@ class Integration:
     status: str
     status_reason: str | None
     settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
+    company_name: str | None = None
+    location_name: str | None = None
+    connected_by: str | None = None
+    disconnected_by: str | None = None
+    disconnected_at: datetime | None = None
 
     @property
     def is_active(self) -> bool:
@@ -99,7 +124,21 @@ class Integration:
             status=row["status"],
             status_reason=row["status_reason"],
             settings={**DEFAULT_SETTINGS, **(row["settings"] or {})},
+            company_name=row.get("company_name"),
+            location_name=row.get("location_name"),
+            connected_by=row.get("connected_by"),
+            disconnected_by=row.get("disconnected_by"),
+            disconnected_at=row.get("disconnected_at"),
         )
+
+    @property
+    def company_label(self) -> str:
+        """The QuickBooks company as people know it: its name, with the realm id to tell twins apart."""
+        return f"{self.company_name} (realm {self.realm_id})" if self.company_name else f"realm {self.realm_id}"
+
+    @property
+    def location_label(self) -> str:
+        return f"{self.location_name} ({self.location_id})" if self.location_name else self.location_id
 
 
 def validate_settings(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,7 +156,14 @@ def validate_settings(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def register(
-    conn: Connection, location_id: str, realm_id: str, connected_at: datetime | None = None
+    conn: Connection,
+    location_id: str,
+    realm_id: str,
+    connected_at: datetime | None = None,
+    *,
+    company_name: str | None = None,
+    location_name: str | None = None,
+    connected_by: str | None = None,
 ) -> Integration:
     """Connect ``location_id`` to ``realm_id``; idempotent.
 
@@ -126,19 +172,38 @@ def register(
     afresh at now, because data created while disconnected was never meant to sync. Any other
     live pair of the same location is disconnected, since a location syncs with one realm.
     """
+    return register_replacing(conn, location_id, realm_id, connected_at, company_name=company_name,
+                              location_name=location_name, connected_by=connected_by)[0]
+
+
+def register_replacing(
+    conn: Connection,
+    location_id: str,
+    realm_id: str,
+    connected_at: datetime | None = None,
+    *,
+    company_name: str | None = None,
+    location_name: str | None = None,
+    connected_by: str | None = None,
+) -> tuple[Integration, list[Integration]]:
+    """:func:`register`, also answering the pairs of the location it retired (whose grants the
+    caller revokes)."""
     if not location_id or not realm_id:
         raise ValueError("location_id and realm_id are required")
     with conn.transaction():
-        conn.execute(
+        retired = conn.execute(
             query("integration_disconnect_others"),
-            {"location_id": location_id, "realm_id": realm_id, "reason": f"replaced by realm {realm_id}"},
-        )
+            {"location_id": location_id, "realm_id": realm_id, "by": connected_by,
+             "reason": f"replaced by {company_name} (realm {realm_id})" if company_name
+             else f"replaced by realm {realm_id}"},
+        ).fetchall()
         row = conn.execute(
             query("integration_register"),
-            {"location_id": location_id, "realm_id": realm_id, "connected_at": connected_at},
+            {"location_id": location_id, "realm_id": realm_id, "connected_at": connected_at,
+             "company_name": company_name, "location_name": location_name, "connected_by": connected_by},
         ).fetchone()
     assert row is not None
-    return Integration.from_row(row)
+    return Integration.from_row(row), [Integration.from_row(r) for r in retired]
 
 
 def get(conn: Connection, id: int) -> Integration | None:
@@ -168,11 +233,14 @@ def list_all(conn: Connection, status: str | None = None) -> list[Integration]:
     return [Integration.from_row(r) for r in rows.fetchall()]
 
 
-def set_status(conn: Connection, id: int, status: str, reason: str | None = None) -> Integration:
+def set_status(
+    conn: Connection, id: int, status: str, reason: str | None = None, *, by: str | None = None
+) -> Integration:
+    """Change the status; ``by`` (who disconnected it) is kept while the integration is disconnected."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     row = conn.execute(
-        query("integration_set_status"), {"id": id, "status": status, "reason": reason}
+        query("integration_set_status"), {"id": id, "status": status, "reason": reason, "by": by}
     ).fetchone()
     if row is None:
         raise IntegrationNotFound(f"No integration with id {id}")

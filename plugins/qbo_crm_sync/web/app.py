@@ -1,31 +1,33 @@
 """The QB Connect page: integrations, their runs and settings; connect and disconnect QuickBooks.
 
-Mounted by the Airflow plugin under /qb-connect. Every route requires an Airflow user allowed to
-use the QuickBooks connection (see auth.py); every POST carries a CSRF token bound to the browser
-session. Pages are server-rendered with autoescaping and no scripts. Handlers are plain functions
-on purpose: FastAPI runs them in its thread pool, where blocking database and HTTP calls belong.
+Mounted by the Airflow plugin under /qb-connect and shown inside Airflow's own navigation. Every
+route requires an Airflow user allowed to use the QuickBooks connection (see auth.py); every POST
+carries a CSRF token bound to the browser session and answers with a redirect (post, redirect,
+get), so reloading a page never sends a form again. Pages are server-rendered with autoescaping;
+their one script (static/page.js) only leaves Airflow's frame where a page must have the whole
+window. Handlers are plain functions on purpose: FastAPI runs them in its thread pool, where
+blocking database and HTTP calls belong.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-import re
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.datastructures import FormData
 
 from qbo_crm_sync import integrations_registry
 from qbo_crm_sync.errors import ConfigurationError, SyncError
 from qbo_crm_sync.store import db, integrations
-from qbo_crm_sync.web import overview, session, settings_form
+from qbo_crm_sync.store.integrations import validate_location_id
+from qbo_crm_sync.web import overview, prefix, session, settings_form
 from qbo_crm_sync.web.auth import (
     AccessDenied,
     Editor,
@@ -39,8 +41,9 @@ from qbo_crm_sync.web.session import PendingConnect
 
 log = logging.getLogger(__name__)
 
-# HighLevel location ids are short opaque strings; anything else is a typo or worse.
-LOCATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The page's route in Airflow's navigation (the plugin's external view): /plugin/<URL_ROUTE>.
+URL_ROUTE = "qb-connect"
+STATIC = Path(__file__).parent / "static"
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -48,11 +51,12 @@ _templates = Environment(
     undefined=StrictUndefined,
 )
 
-# No scripts, no frames, nothing fetched from elsewhere; no Referer (the callback URL has the code).
+# Framed by Airflow's own pages only; our one script; nothing fetched from elsewhere; no Referer
+# (the callback URL has the code).
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
+                               "img-src 'self' data:; frame-ancestors 'self'; base-uri 'none'",
+    "X-Frame-Options": "SAMEORIGIN",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -80,6 +84,17 @@ def path_for(request: Request, name: str, **params: Any) -> str:
     return request.url_for(name, **params).path
 
 
+def airflow_page(path: str) -> str:
+    """A page of Airflow's UI, e.g. ``plugin/qb-connect``."""
+    return f"{airflow_home_url().rstrip('/')}/{path.lstrip('/')}"
+
+
+def framed(request: Request) -> bool:
+    """Whether the browser loads this answer into a frame (Airflow's navigation shows the page in
+    one); browsers say so in ``Sec-Fetch-Dest``."""
+    return request.headers.get("sec-fetch-dest") in ("iframe", "frame")
+
+
 # -- POST guard -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Posted:
@@ -105,30 +120,35 @@ async def posted_form(request: Request, user: Editor) -> Posted:
 PostedForm = Annotated[Posted, Depends(posted_form)]
 
 
-def back_to_index(request: Request, kind: str, text: str) -> RedirectResponse:
-    response = RedirectResponse(path_for(request, "index"), status_code=303)
-    session.set_flash(request, response, kind, text)
+def redirect(request: Request, kind: str, text: str, *, integration_id: int | None = None,
+             form: dict[str, Any] | None = None) -> RedirectResponse:
+    """Back to the page (post, redirect, get); a message about one integration is shown, and
+    scrolled to, in that integration's card."""
+    target = path_for(request, "index") + (f"#result-{integration_id}" if integration_id is not None else "")
+    response = RedirectResponse(target, status_code=303)
+    session.set_flash(request, response, kind, text, integration_id=integration_id, form=form)
     return response
 
 
 # -- the page -------------------------------------------------------------------------------------
-def render_index(
-    request: Request, user: User, *, status_code: int = 200,
-    invalid: dict[int, settings_form.SettingsForm] | None = None,
-) -> HTMLResponse:
+def render_index(request: Request, user: User) -> HTMLResponse:
     sid = session.session_id(request) or session.new_session_id()
     flash = session.read_flash(request)
     views: list[overview.IntegrationView] = []
-    load_error = None
+    load_error, status_code = None, 200
     try:
         views = overview.load()
     except ConfigurationError as exc:
         load_error, status_code = str(exc), 503
-    forms = {
-        v.integration.id: (invalid or {}).get(v.integration.id)
-        or settings_form.SettingsForm(values=settings_form.initial_values(v.integration.settings))
-        for v in views
-    }
+    forms: dict[int, dict[str, settings_form.SettingsForm]] = {}
+    for v in views:
+        stored = settings_form.initial_values(v.integration.settings)
+        forms[v.integration.id] = {part: settings_form.SettingsForm(values=stored, part=part)
+                                   for part in settings_form.PARTS}
+    if flash and flash.form and flash.integration_id in forms:
+        refused = settings_form.SettingsForm.from_flash(flash.form, forms[flash.integration_id]["settings"].values)
+        forms[flash.integration_id][refused.part] = refused
+    airflow_base = airflow_home_url()
     response = render(
         "index.html",
         status_code=status_code,
@@ -141,10 +161,23 @@ def render_index(
         forms=forms,
         tax_modes=settings_form.tax_mode_choices(),
         url=lambda name, **params: path_for(request, name, **params),
-        airflow_url=airflow_home_url(),
+        airflow_url=airflow_base,
+        run_url=lambda run: run.airflow_url(airflow_base),
+        script_url=path_for(request, "script"),
     )
     session.keep_session(request, response, sid)
     session.clear_flash(request, response)
+    return response
+
+
+def render_form_page(request: Request, user: User, template: str, **context: Any) -> HTMLResponse:
+    """A confirmation page: its form carries this session's CSRF token."""
+    sid = session.session_id(request) or session.new_session_id()
+    response = render(template, user=user, csrf_token=session.csrf_token(sid, user.id),
+                      csrf_field=session.CSRF_FIELD, airflow_url=airflow_home_url(),
+                      script_url=path_for(request, "script"),
+                      url=lambda name, **params: path_for(request, name, **params), **context)
+    session.keep_session(request, response, sid)
     return response
 
 
@@ -156,20 +189,62 @@ def index(request: Request, user: Viewer) -> Response:
     return render_index(request, user)
 
 
+@router.get("/static/page.js", name="script")
+def script(user: Viewer) -> Response:
+    return FileResponse(STATIC / "page.js", media_type="text/javascript")
+
+
+# -- connect --------------------------------------------------------------------------------------
+@router.get("/connect/confirm", name="confirm_connect", response_class=HTMLResponse)
+def confirm_connect(request: Request, user: Editor) -> Response:
+    """A location already connected to a company: say which, and what connecting again does."""
+    try:
+        location_id = validate_location_id(request.query_params.get("location_id"))
+        live = integrations_registry.live_integrations(location_id)
+    except SyncError as exc:
+        return redirect(request, "error", str(exc))
+    return render_form_page(request, user, "confirm_connect.html", location_id=location_id, live=live,
+                            crm_conn_id=request.query_params.get("crm_conn_id", "")[:200])
+
+
 @router.post("/connect", name="connect")
 def connect(request: Request, posted: PostedForm) -> Response:
-    """Start the authorization-code flow: remember the attempt, send the browser to Intuit."""
-    location_id = posted.text("location_id")
-    if not LOCATION_ID.fullmatch(location_id):
-        return back_to_index(request, "error", "Enter the HighLevel location id (letters, digits, - and _).")
+    """Start the authorization-code flow: check the location with the CRM, warn when it is already
+    connected, remember the attempt, send the browser to Intuit."""
+    crm_conn_id = posted.text("crm_conn_id") or None
     try:
+        location_id = validate_location_id(posted.text("location_id"))
+        if posted.text("confirmed") != "yes" and integrations_registry.live_integrations(location_id):
+            target = request.url_for("confirm_connect").include_query_params(
+                location_id=location_id, **({"crm_conn_id": crm_conn_id} if crm_conn_id else {}))
+            return RedirectResponse(target.path + "?" + target.query, status_code=303)
+        crm = integrations_registry.check_location(location_id, crm_conn_id)
         consent_url, state = integrations_registry.begin(integrations_registry.quickbooks_settings())
     except SyncError as exc:
-        return back_to_index(request, "error", f"Cannot start connecting QuickBooks: {exc}")
-    response = RedirectResponse(consent_url, status_code=303)
-    session.remember_pending(request, response, PendingConnect(state, location_id, posted.sid, posted.user.id))
-    log.info("QB Connect: %s started connecting location %s", posted.user.name, location_id)
+        return redirect(request, "error", f"Cannot connect: {exc}")
+    # Intuit's consent page refuses to be framed: from Airflow's frame, a page of ours hands it
+    # the whole window.
+    in_airflow = framed(request)
+    response = RedirectResponse(path_for(request, "continue_connect") if in_airflow else consent_url,
+                                status_code=303)
+    session.remember_pending(request, response, PendingConnect(
+        state, crm.id, posted.sid, posted.user.id, crm.crm_conn_id, crm.name, in_airflow=in_airflow))
+    log.info("QB Connect: %s started connecting location %s", posted.user.name, crm.id)
     return response
+
+
+@router.get("/connect/continue", name="continue_connect", response_class=HTMLResponse)
+def continue_connect(request: Request, user: Editor) -> Response:
+    """The way out of Airflow's frame to Intuit's consent page, for the attempt this browser began."""
+    pending = session.peek_pending(request)
+    if pending is None or pending.user_id != user.id:
+        return redirect(request, "error", "No connection attempt of yours is waiting; start again.")
+    try:
+        consent_url, _ = integrations_registry.begin(integrations_registry.quickbooks_settings(), pending.state)
+    except SyncError as exc:
+        return redirect(request, "error", f"Cannot connect: {exc}")
+    return render_form_page(request, user, "continue.html", consent_url=consent_url,
+                            location_id=pending.location_id)
 
 
 def _finish_connect(request: Request, user: User, pending: PendingConnect | None) -> tuple[str, str]:
@@ -185,83 +260,118 @@ def _finish_connect(request: Request, user: User, pending: PendingConnect | None
     if not hmac.compare_digest(answer.get("state", ""), pending.state):
         return "error", ("The answer from QuickBooks does not belong to this connection attempt (state "
                          "mismatch); nothing was connected. Start again.")
+    crm = integrations_registry.CrmLocation(pending.location_id, pending.location_name, pending.crm_conn_id)
     try:
         integration = integrations_registry.complete(
-            pending.location_id, str(request.url), pending.state, integrations_registry.quickbooks_settings()
+            pending.location_id, str(request.url), pending.state, integrations_registry.quickbooks_settings(),
+            crm=crm, connected_by=user.name,
         )
     except SyncError as exc:
         return "error", f"Connecting location {pending.location_id} failed: {exc}"
     log.info("QB Connect: %s connected location %s to realm %s (integration %s)",
              user.name, integration.location_id, integration.realm_id, integration.id)
-    return "ok", (f"Connected HighLevel location {integration.location_id} to QuickBooks company "
-                  f"{integration.realm_id} (integration {integration.id}).")
-
-
-def _keep_code_out_of_logs(request: Request) -> None:
-    """Register the authorization code with the api-server's secrets masker, which its access log
-    (written once this response is sent) applies to query strings."""
-    code = request.query_params.get("code")
-    if code:
-        with suppress(ImportError):
-            from airflow._shared.secrets_masker import mask_secret
-
-            mask_secret(code)
+    return "ok", (f"Connected HighLevel location {integration.location_label} to QuickBooks company "
+                  f"{integration.company_label} (integration {integration.id}).")
 
 
 @router.get("/callback", name="callback")
 def callback(request: Request, user: Editor) -> Response:
     """Where Intuit sends the browser back: check the state, exchange the code, say how it went."""
-    _keep_code_out_of_logs(request)
-    response = RedirectResponse(path_for(request, "index"), status_code=303)
+    pending = session.peek_pending(request)
+    back = airflow_page(f"plugin/{URL_ROUTE}") if pending and pending.in_airflow else path_for(request, "index")
+    response = RedirectResponse(back, status_code=303)
     kind, text = _finish_connect(request, user, session.take_pending(request, response))
     session.set_flash(request, response, kind, text)
     return response
 
 
+# -- disconnect -----------------------------------------------------------------------------------
+def _integration(integration_id: int) -> integrations.Integration:
+    with db.connect() as conn:
+        return integrations.require(conn, integration_id)
+
+
+@router.get("/integrations/{integration_id}/disconnect", name="confirm_disconnect", response_class=HTMLResponse)
+def confirm_disconnect(request: Request, integration_id: int, user: Editor) -> Response:
+    try:
+        integration = _integration(integration_id)
+    except SyncError as exc:
+        return redirect(request, "error", str(exc))
+    return render_form_page(request, user, "confirm_disconnect.html", integration=integration)
+
+
 @router.post("/integrations/{integration_id}/disconnect", name="disconnect")
 def disconnect(request: Request, integration_id: int, posted: PostedForm) -> Response:
+    if posted.text("confirm") != "yes":
+        return RedirectResponse(path_for(request, "confirm_disconnect", integration_id=integration_id),
+                                status_code=303)
     try:
-        integration = integrations_registry.disconnect(integration_id)
+        integration = integrations_registry.disconnect(integration_id, by=posted.user.name)
     except SyncError as exc:
-        return back_to_index(request, "error", f"Disconnecting integration {integration_id} failed: {exc}")
+        return redirect(request, "error", f"Disconnecting integration {integration_id} failed: {exc}")
     log.info("QB Connect: %s disconnected integration %s", posted.user.name, integration_id)
-    return back_to_index(request, "ok", f"Disconnected location {integration.location_id}: its QuickBooks "
-                                        "tokens are revoked and it no longer syncs.")
+    return redirect(request, "ok", f"Disconnected location {integration.location_label} from "
+                                   f"{integration.company_label}: its QuickBooks grant is revoked and it no "
+                                   "longer syncs.", integration_id=integration_id)
 
 
+# -- settings -------------------------------------------------------------------------------------
 @router.post("/integrations/{integration_id}/settings", name="settings")
 def save_settings(request: Request, integration_id: int, posted: PostedForm) -> Response:
     form = settings_form.parse(posted.form)
+    if form.valid:
+        try:
+            integrations_registry.update_settings(integration_id, form.changes)
+        except integrations_registry.SettingRejected as exc:
+            form.errors[exc.key] = str(exc)
+        except SyncError as exc:
+            return redirect(request, "error", f"Saving the settings of integration {integration_id} failed: {exc}")
     if not form.valid:
-        return render_index(request, posted.user, status_code=400, invalid={integration_id: form})
-    try:
-        with db.connect() as conn:
-            integrations.update_settings(conn, integration_id, form.changes)
-            conn.commit()
-    except SyncError as exc:
-        return back_to_index(request, "error", f"Saving the settings of integration {integration_id} failed: {exc}")
-    log.info("QB Connect: %s changed settings of integration %s", posted.user.name, integration_id)
-    return back_to_index(request, "ok", f"Saved the settings of integration {integration_id}.")
+        return redirect(request, "error", "Not saved: fix the fields marked below.",
+                        integration_id=integration_id, form=form.as_flash())
+    log.info("QB Connect: %s changed settings of integration %s: %s", posted.user.name, integration_id,
+             ", ".join(sorted(form.changes)))
+    if form.part == "review":
+        text = ("Review requests will be sent automatically." if form.changes["auto_send_review"]
+                else "Review requests will not be sent automatically.")
+    else:
+        text = "Saved the settings."
+    return redirect(request, "ok", f"Integration {integration_id}: {text}", integration_id=integration_id)
 
 
-# -- refusals -------------------------------------------------------------------------------------
+# -- refusals: a POST is answered with a redirect too, so that a reload sends nothing -------------
 async def _login_required(request: Request, exc: Exception) -> Response:
+    if request.url.path.endswith("/callback"):
+        # Signed out while at Intuit: the code and state must not travel on in the login URL.
+        response = RedirectResponse(login_url(request, next_url=str(request.url_for("index"))), status_code=303)
+        session.set_flash(request, response, "error", "Your Airflow session ended while you were at Intuit; "
+                                                      "nothing was connected. Connect again.")
+        return response
     if request.method in ("GET", "HEAD"):
         return RedirectResponse(login_url(request), status_code=303)
-    return render("refused.html", status_code=401, title="Not logged in",
-                  text="Log in to Airflow, then try again.", airflow_url=airflow_home_url())
+    return RedirectResponse(login_url(request, next_url=str(request.url_for("index"))), status_code=303)
+
+
+_NOT_ALLOWED = ("Your Airflow role does not allow using the QuickBooks connection (needs access to "
+                "connections, e.g. the Op or Admin role).")
 
 
 async def _access_denied(request: Request, exc: Exception) -> Response:
-    return render("refused.html", status_code=403, title="Not allowed",
-                  text="Your Airflow role does not allow using the QuickBooks connection (needs access "
-                       "to connections, e.g. the Op or Admin role).", airflow_url=airflow_home_url())
+    if request.method == "POST":
+        return redirect(request, "error", f"Not allowed: {_NOT_ALLOWED} Nothing was changed.")
+    return render("refused.html", status_code=403, title="Not allowed", text=_NOT_ALLOWED,
+                  airflow_url=airflow_home_url())
+
+
+async def _not_configured(request: Request, exc: Exception) -> Response:
+    # E.g. SYNC_FERNET_KEY missing: the page cannot even hand out a form token.
+    return render("refused.html", status_code=503, title="QB Connect is not configured",
+                  text=f"{exc} (on the Airflow API server).", airflow_url=airflow_home_url())
 
 
 async def _csrf_rejected(request: Request, exc: Exception) -> Response:
-    return render("refused.html", status_code=403, title="Form expired",
-                  text="This form did not come from your current QB Connect page (or the page is too "
-                       "old). Reload the page and try again.", airflow_url=airflow_home_url())
+    return redirect(request, "error", "Form expired: it did not come from your current QB Connect page (or "
+                                      "the page was too old). Nothing was changed; try again.")
 
 
 def create_app() -> FastAPI:
@@ -270,9 +380,12 @@ def create_app() -> FastAPI:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(ConfigurationError, _not_configured)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN202 - Starlette's signature
+        # Before anything can fail or answer: the access log must never show the OAuth values.
+        prefix.mask_oauth_query(request.scope.get("query_string", b""))
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response

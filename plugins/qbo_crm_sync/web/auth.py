@@ -75,11 +75,11 @@ Viewer = Annotated[User, Depends(require("GET"))]
 Editor = Annotated[User, Depends(require("PUT"))]
 
 
-def login_url(request: Request) -> str:
-    """Airflow's login page, coming back to this request's URL afterwards."""
+def login_url(request: Request, next_url: str | None = None) -> str:
+    """Airflow's login page, coming back to ``next_url`` (default: this request's URL) afterwards."""
     from airflow.api_fastapi.app import get_auth_manager
 
-    return get_auth_manager().get_url_login(next_url=str(request.url))
+    return get_auth_manager().get_url_login(next_url=next_url or str(request.url))
 
 
 def airflow_home_url() -> str:

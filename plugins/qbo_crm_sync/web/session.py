@@ -31,6 +31,8 @@ CSRF_FIELD = "csrf_token"
 # Intuit's consent screen rarely takes long; a stale attempt must start again.
 PENDING_TTL_S = 600
 FLASH_TTL_S = 120
+# Browsers keep cookies up to 4096 bytes; a flash that would not fit drops what was typed.
+MAX_COOKIE_BYTES = 3800
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -124,22 +126,33 @@ class PendingConnect:
     location_id: str
     sid: str
     user_id: str
+    crm_conn_id: str | None = None
+    location_name: str | None = None
+    in_airflow: bool = False  # started inside Airflow's navigation: come back there
 
 
 def remember_pending(request: Request, response: Response, pending: PendingConnect) -> None:
     sealed = seal({"state": pending.state, "location_id": pending.location_id, "sid": pending.sid,
-                   "user": pending.user_id})
+                   "user": pending.user_id, "crm_conn_id": pending.crm_conn_id,
+                   "location_name": pending.location_name, "in_airflow": pending.in_airflow})
     _set(request, response, PENDING_COOKIE, sealed, max_age=PENDING_TTL_S)
 
 
 def take_pending(request: Request, response: Response) -> PendingConnect | None:
     """The attempt this browser started (within the TTL); the cookie is cleared: one use only."""
     _clear(request, response, PENDING_COOKIE)
+    return peek_pending(request)
+
+
+def peek_pending(request: Request) -> PendingConnect | None:
+    """The attempt this browser started (within the TTL), left in place."""
     data = unseal(request.cookies.get(PENDING_COOKIE), PENDING_TTL_S)
     if data is None:
         return None
     try:
-        return PendingConnect(str(data["state"]), str(data["location_id"]), str(data["sid"]), str(data["user"]))
+        return PendingConnect(str(data["state"]), str(data["location_id"]), str(data["sid"]), str(data["user"]),
+                              data.get("crm_conn_id") or None, data.get("location_name") or None,
+                              bool(data.get("in_airflow")))
     except KeyError:
         return None
 
@@ -147,19 +160,33 @@ def take_pending(request: Request, response: Response) -> PendingConnect | None:
 # -- one-shot messages across a redirect ----------------------------------------------------------
 @dataclass(frozen=True)
 class Flash:
+    """A message for the next page: ``integration_id`` shows it in that integration's card (where
+    the form was), ``form`` carries a refused settings form (values typed, errors) to show again."""
+
     kind: str  # "ok" or "error"
     text: str
+    integration_id: int | None = None
+    form: dict[str, Any] | None = None
 
 
-def set_flash(request: Request, response: Response, kind: str, text: str) -> None:
-    _set(request, response, FLASH_COOKIE, seal({"kind": kind, "text": text}), max_age=FLASH_TTL_S)
+def set_flash(request: Request, response: Response, kind: str, text: str, *,
+              integration_id: int | None = None, form: dict[str, Any] | None = None) -> None:
+    data: dict[str, Any] = {"kind": kind, "text": text, "integration_id": integration_id, "form": form}
+    sealed = seal(data)
+    if len(sealed) > MAX_COOKIE_BYTES and form is not None:
+        sealed = seal(data | {"form": {"part": form.get("part"), "errors": form.get("errors", {}), "values": {}}})
+    _set(request, response, FLASH_COOKIE, sealed, max_age=FLASH_TTL_S)
 
 
 def read_flash(request: Request) -> Flash | None:
     data = unseal(request.cookies.get(FLASH_COOKIE), FLASH_TTL_S)
     if data is None or data.get("kind") not in ("ok", "error"):
         return None
-    return Flash(data["kind"], str(data.get("text", "")))
+    integration_id = data.get("integration_id")
+    form = data.get("form")
+    return Flash(data["kind"], str(data.get("text", "")),
+                 integration_id if isinstance(integration_id, int) else None,
+                 form if isinstance(form, dict) else None)
 
 
 def clear_flash(request: Request, response: Response) -> None:

@@ -1,4 +1,9 @@
-"""The per-integration settings form: form fields to setting values, with messages per field."""
+"""The per-integration settings forms: form fields to setting values, with messages per field.
+
+An integration card carries two forms that save through the same validated path: the review
+checkbox right under the integration (``part=review``) and the collapsed settings (``part=settings``).
+Each form saves only its own fields, so a form never resets a setting it does not show.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,13 @@ from typing import Any
 from qbo_crm_sync.errors import ConfigurationError
 from qbo_crm_sync.store.integrations import TAX_MODES, validate_settings
 
+PARTS: dict[str, tuple[str, ...]] = {
+    "review": ("auto_send_review",),
+    "settings": ("deposit_account_id", "tax_mode", "tax_code_id", "crm_conn_id", "item_mapping", "include_test_mode"),
+}
 CHECKBOXES = ("auto_send_review", "include_test_mode")
 OPTIONAL_TEXT = ("deposit_account_id", "crm_conn_id", "tax_code_id")
+MAX_TEXT = 4000
 TAX_MODE_LABELS = {
     "auto": "By company: folded for US companies, booked as tax elsewhere",
     "total_tax": "CRM tax booked as tax (and discounts as discount lines)",
@@ -28,12 +38,24 @@ class SettingsForm:
     """Submitted values as typed (to show them again) and the messages that stop a save."""
 
     values: dict[str, Any]
+    part: str = "settings"
     errors: dict[str, str] = field(default_factory=dict)
     changes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    def as_flash(self) -> dict[str, Any]:
+        return {"part": self.part, "values": self.values, "errors": self.errors}
+
+    @classmethod
+    def from_flash(cls, data: Mapping[str, Any], stored: Mapping[str, Any]) -> SettingsForm:
+        """A refused form brought back across the redirect; what it lost is filled from ``stored``."""
+        values = initial_values(stored) | {k: v for k, v in (data.get("values") or {}).items() if isinstance(k, str)}
+        errors = {str(k): str(v) for k, v in (data.get("errors") or {}).items()}
+        part = data.get("part") if data.get("part") in PARTS else "settings"
+        return cls(values=values, part=part, errors=errors)
 
 
 def initial_values(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,22 +68,29 @@ def initial_values(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse(form: Mapping[str, Any]) -> SettingsForm:
-    """Read the form; every setting is checked on its own so that all problems show at once."""
-    values: dict[str, Any] = {key: form.get(key) == "on" for key in CHECKBOXES}
-    for key in (*OPTIONAL_TEXT, "tax_mode", "item_mapping"):
-        values[key] = str(form.get(key) or "").strip()
-    result = SettingsForm(values=values)
-    candidates: dict[str, Any] = {key: values[key] for key in CHECKBOXES}
-    candidates["tax_mode"] = values["tax_mode"]
-    for key in OPTIONAL_TEXT:
-        candidates[key] = values[key] or None
-    try:
-        candidates["item_mapping"] = json.loads(values["item_mapping"] or "{}")
-    except json.JSONDecodeError as exc:
-        result.errors["item_mapping"] = f"Item mapping is not valid JSON ({exc.msg} at line {exc.lineno})."
+    """Read the fields of the submitted part; each is checked on its own so that all problems show
+    at once."""
+    part = form.get("part") if form.get("part") in PARTS else "settings"
+    keys = PARTS[part]
+    values: dict[str, Any] = {}
+    for key in keys:
+        if key in CHECKBOXES:
+            values[key] = form.get(key) == "on"
+        else:
+            values[key] = str(form.get(key) or "").strip()[:MAX_TEXT]
+    result = SettingsForm(values=values, part=part)
+    candidates: dict[str, Any] = {}
+    for key in keys:
+        if key in CHECKBOXES or key == "tax_mode":
+            candidates[key] = values[key]
+        elif key in OPTIONAL_TEXT:
+            candidates[key] = values[key] or None
+        elif key == "item_mapping":
+            try:
+                candidates[key] = json.loads(values[key] or "{}")
+            except json.JSONDecodeError as exc:
+                result.errors[key] = f"Item mapping is not valid JSON ({exc.msg} at line {exc.lineno})."
     for key, value in candidates.items():
-        if key in result.errors:
-            continue
         try:
             result.changes.update(validate_settings({key: value}))
         except ConfigurationError as exc:

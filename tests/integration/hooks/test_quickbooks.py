@@ -14,7 +14,7 @@ from qbo_crm_sync.hooks.http import RetryPolicy
 from qbo_crm_sync.hooks.quickbooks import QuickBooksHook, batch_item_id, quote, request_id, revoke
 from qbo_crm_sync.store import db
 from qbo_crm_sync.store.tokens import TokenStore
-from tests.integration.conftest import connect_realm
+from tests.integration.conftest import HOOK_LOCATION, connect_integration
 
 pytestmark = pytest.mark.integration
 
@@ -51,26 +51,27 @@ def refreshes(base: str) -> list[dict]:
     return [r for r in sent(base, TOKEN_PATH) if r["method"] == "POST"]
 
 
-def make_stale(store: TokenStore, realm: str) -> dict:
-    token = dict(store.load(realm))
+def make_stale(store: TokenStore, key: int) -> dict:
+    token = dict(store.load(key))
     token["expires_at"] = int(time.time()) - 10
-    store.save(realm, token)
+    store.save(key, token)
     return token
 
 
 # ------------------------------------------------------------------------------------------- OAuth
 
 
-def test_code_flow_connects_then_revoke_disconnects(qbo, qbo_settings, token_store):
-    realm = connect_realm(qbo_settings, token_store)
-    stored = token_store.load(realm)
+def test_code_flow_connects_then_revoke_disconnects(qbo, qbo_settings, token_store, db_url):
+    integration = connect_integration(qbo_settings, token_store, db_url, HOOK_LOCATION)
+    realm, key = integration.realm_id, integration.id
+    stored = token_store.load(key)
     assert stored["access_token"] and stored["refresh_token"]
     assert stored["expires_at"] > time.time() + 3000
-    hook = QuickBooksHook(realm, token_store, settings=qbo_settings)
+    hook = QuickBooksHook(realm, token_store, settings=qbo_settings, token_key=key)
     assert hook.count("Customer") >= 0
 
-    assert revoke(qbo_settings, token_store, realm) is True
-    assert token_store.load(realm) is None
+    assert revoke(qbo_settings, token_store, key) is True
+    assert token_store.load(key) is None
     old = requests.get(
         f"{qbo}/v3/company/{realm}/query",
         params={"query": "SELECT * FROM Customer"},
@@ -79,7 +80,7 @@ def test_code_flow_connects_then_revoke_disconnects(qbo, qbo_settings, token_sto
     )
     assert old.status_code == 401
     with pytest.raises(AuthError):
-        QuickBooksHook(realm, token_store, settings=qbo_settings).count("Customer")
+        QuickBooksHook(realm, token_store, settings=qbo_settings, token_key=key).count("Customer")
 
 
 # ------------------------------------------------------------------------------------------- reads
@@ -212,19 +213,20 @@ def test_answer_lost_after_commit_is_retried_without_a_duplicate(qbo, hook):
 
 
 def test_lost_answer_surfaces_as_connection_failed_once_attempts_run_out(
-    qbo, realm, token_store, qbo_settings
+    qbo, realm, token_store, qbo_settings, qbo_integration
 ):
     from dataclasses import replace
 
     one_shot = QuickBooksHook(
-        realm, token_store, settings=replace(qbo_settings, retry=RetryPolicy(max_attempts=1))
+        realm, token_store, settings=replace(qbo_settings, retry=RetryPolicy(max_attempts=1)),
+        token_key=qbo_integration.id,
     )
     set_faults(qbo, drop_after_commit_rate=1.0, paths=["/customer"])
     rid = request_id("customer", "dropped-2")
     with pytest.raises(ConnectionFailed):
         one_shot.create("Customer", {"DisplayName": "Lost Once"}, rid)
     clear_faults(qbo)
-    again = QuickBooksHook(realm, token_store, settings=qbo_settings).create(
+    again = QuickBooksHook(realm, token_store, settings=qbo_settings, token_key=qbo_integration.id).create(
         "Customer", {"DisplayName": "Lost Once"}, rid
     )
     assert again["DisplayName"] == "Lost Once"
@@ -234,10 +236,10 @@ def test_lost_answer_surfaces_as_connection_failed_once_attempts_run_out(
 # ------------------------------------------------------------------------------------------ tokens
 
 
-def test_short_lived_access_token_is_refreshed_transparently(qbo, qbo_settings, token_store):
+def test_short_lived_access_token_is_refreshed_transparently(qbo, qbo_settings, token_store, db_url):
     configure(qbo, access_token_ttl_s=1)
-    realm = connect_realm(qbo_settings, token_store)
-    hook = QuickBooksHook(realm, token_store, settings=qbo_settings)
+    integration = connect_integration(qbo_settings, token_store, db_url, HOOK_LOCATION)
+    hook = QuickBooksHook(integration.realm_id, token_store, settings=qbo_settings, token_key=integration.id)
     hook.count("Customer")
     time.sleep(1.2)
     hook.count("Customer")  # expired locally: refreshed before sending
@@ -245,29 +247,32 @@ def test_short_lived_access_token_is_refreshed_transparently(qbo, qbo_settings, 
     assert hook.stats["token"] >= 1
 
 
-def test_401_from_the_api_triggers_one_refresh(qbo, qbo_settings, token_store):
+def test_401_from_the_api_triggers_one_refresh(qbo, qbo_settings, token_store, db_url):
     configure(qbo, access_token_ttl_s=1)
-    realm = connect_realm(qbo_settings, token_store)
-    token = dict(token_store.load(realm))
+    integration = connect_integration(qbo_settings, token_store, db_url, HOOK_LOCATION)
+    token = dict(token_store.load(integration.id))
     token["expires_at"], token["expires_in"] = int(time.time()) + 3600, 3600  # we believe it is fresh
-    token_store.save(realm, token)
+    token_store.save(integration.id, token)
     configure(qbo, access_token_ttl_s=3600)
     time.sleep(1.1)
     requests.delete(f"{qbo}/_admin/requests", timeout=5)
-    hook = QuickBooksHook(realm, token_store, settings=qbo_settings)
+    hook = QuickBooksHook(integration.realm_id, token_store, settings=qbo_settings, token_key=integration.id)
     assert hook.count("Customer") >= 0
     assert [r["status"] for r in sent(qbo, "/query")] == [401, 200]
     assert len(refreshes(qbo)) == 1
 
 
-def test_two_workers_refreshing_at_once_refresh_exactly_once(qbo, db_url, fernet_key, qbo_settings, realm):
+def test_two_workers_refreshing_at_once_refresh_exactly_once(
+    qbo, db_url, fernet_key, qbo_settings, realm, qbo_integration
+):
     store_a = TokenStore(lambda: db.connect(db_url), fernet_key)
     store_b = TokenStore(lambda: db.connect(db_url), fernet_key)
-    make_stale(store_a, realm)
+    key = qbo_integration.id
+    make_stale(store_a, key)
     requests.delete(f"{qbo}/_admin/requests", timeout=5)
     hooks = [
-        QuickBooksHook(realm, store_a, settings=qbo_settings),
-        QuickBooksHook(realm, store_b, settings=qbo_settings),
+        QuickBooksHook(realm, store_a, settings=qbo_settings, token_key=key),
+        QuickBooksHook(realm, store_b, settings=qbo_settings, token_key=key),
     ]
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
@@ -291,21 +296,22 @@ def test_two_workers_refreshing_at_once_refresh_exactly_once(qbo, db_url, fernet
     assert sum(h.stats["token"] for h in hooks) == 1
 
 
-def test_superseded_refresh_token_is_an_auth_error(qbo, qbo_settings, token_store, realm):
-    old = make_stale(token_store, realm)
-    QuickBooksHook(realm, token_store, settings=qbo_settings).count("Customer")  # rotates the refresh token
-    token_store.save(realm, old)  # a stale copy, e.g. restored from a backup
+def test_superseded_refresh_token_is_an_auth_error(qbo, qbo_settings, token_store, realm, qbo_integration):
+    key = qbo_integration.id
+    old = make_stale(token_store, key)
+    QuickBooksHook(realm, token_store, settings=qbo_settings, token_key=key).count("Customer")  # rotates it
+    token_store.save(key, old)  # a stale copy, e.g. restored from a backup
     with pytest.raises(AuthError, match=f"realm {realm} was revoked or superseded; reconnect"):
-        QuickBooksHook(realm, token_store, settings=qbo_settings).count("Customer")
+        QuickBooksHook(realm, token_store, settings=qbo_settings, token_key=key).count("Customer")
 
 
-def test_client_budget_keeps_a_busy_realm_under_the_limit(qbo, realm, token_store, qbo_settings):
+def test_client_budget_keeps_a_busy_realm_under_the_limit(qbo, realm, token_store, qbo_settings, qbo_integration):
     """30 requests per 1-second window on both sides: 60 requests from 6 threads meet no 429."""
     from dataclasses import replace
 
     configure(qbo, window_s=1.0, requests_per_window=30)
     settings = replace(qbo_settings, window_s=1.0, requests_per_minute=30, concurrency=4)
-    hooks = [QuickBooksHook(realm, token_store, settings=settings) for _ in range(6)]
+    hooks = [QuickBooksHook(realm, token_store, settings=settings, token_key=qbo_integration.id) for _ in range(6)]
     hooks[0].count("Customer")  # token fetched once, before the burst
     requests.delete(f"{qbo}/_admin/requests", timeout=5)
     started = time.monotonic()

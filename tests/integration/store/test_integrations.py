@@ -80,3 +80,39 @@ def test_update_settings_merges_and_validates(conn: db.Connection, integration: 
             integrations.update_settings(conn, integration.id, bad)
     with pytest.raises(IntegrationNotFound):
         integrations.update_settings(conn, integration.id + 1000, {"auto_send_review": False})
+
+
+# -- who and what, for the QB Connect page ----------------------------------------------------
+def test_names_and_who_connected_and_disconnected_are_kept(conn: db.Connection) -> None:
+    first = integrations.register(conn, "loc-a", "realm-a", company_name="Alder & Sons", location_name="Main St",
+                                  connected_by="dana")
+    assert (first.company_name, first.location_name, first.connected_by) == ("Alder & Sons", "Main St", "dana")
+    assert first.company_label == "Alder & Sons (realm realm-a)" and first.location_label == "Main St (loc-a)"
+    gone = integrations.set_status(conn, first.id, "disconnected", "disconnected by erin", by="erin")
+    assert gone.disconnected_by == "erin" and gone.disconnected_at is not None
+    back = integrations.register(conn, "loc-a", "realm-a", connected_by="finn")
+    assert back.company_name == "Alder & Sons"  # kept when this connect does not name it
+    assert back.connected_by == "finn" and back.disconnected_by is None and back.disconnected_at is None
+    bare = integrations.register(conn, "loc-b", "realm-b")
+    assert bare.company_label == "realm realm-b" and bare.location_label == "loc-b"
+
+
+def test_registering_a_location_with_another_company_answers_the_pairs_it_retires(conn: db.Connection) -> None:
+    old = integrations.register(conn, "loc-a", "realm-a")
+    new, retired = integrations.register_replacing(conn, "loc-a", "realm-b", company_name="Birch Ltd",
+                                                   connected_by="dana")
+    assert [r.id for r in retired] == [old.id]
+    assert retired[0].status_reason == "replaced by Birch Ltd (realm realm-b)" and retired[0].disconnected_by == "dana"
+    assert integrations.register_replacing(conn, "loc-a", "realm-b")[1] == []
+
+
+@pytest.mark.parametrize("raw, expected", [("ve9EPM428h8vShlRW1KT", "ve9EPM428h8vShlRW1KT"),
+                                           ("  loc_1-a  ", "loc_1-a")])
+def test_location_ids_that_pass(raw: str, expected: str) -> None:
+    assert integrations.validate_location_id(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "<b>x</b>", "a b", "loc/../x", "x" * 65, None, 42])
+def test_location_ids_that_do_not(raw: object) -> None:
+    with pytest.raises(integrations.InvalidLocationId, match="Enter the HighLevel location id"):
+        integrations.validate_location_id(raw)

@@ -1,5 +1,6 @@
-"""Fixtures for the QB Connect page: the plugin's app mounted as Airflow mounts it, real Airflow
-JWTs from the configured auth manager, the real store and the QuickBooks emulator."""
+"""Fixtures for the QB Connect page: the plugin's app and root middleware installed as Airflow's
+api-server installs them (with its access log), real Airflow JWTs from the configured auth manager,
+the real store and both emulators."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.integration.conftest import QBO_CLIENT_ID, QBO_CLIENT_SECRET, REDIRECT_URI
+from tests.integration.conftest import HL_TOKEN, QBO_CLIENT_ID, QBO_CLIENT_SECRET, REDIRECT_URI
 
 PREFIX = "/qb-connect"
+LOCATION = "ve9EPM428h8vShlRW1KT"
+OTHER_LOCATION = "otherLocation0000001"
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +48,9 @@ def make_token(auth_manager) -> Callable[..., str]:
 
 
 @pytest.fixture
-def web_env(monkeypatch: pytest.MonkeyPatch, db_url: str, qbo: str, fernet_key: str) -> str:
-    """What `make up` gives the api-server: store URL, Fernet key, QuickBooks connection."""
+def web_env(monkeypatch: pytest.MonkeyPatch, db_url: str, qbo: str, highlevel: str, fernet_key: str) -> str:
+    """What `make up` gives the api-server: store URL, Fernet key, QuickBooks and CRM connections;
+    the CRM knows the locations the tests connect."""
     monkeypatch.setenv("SYNC_DATABASE_URL", db_url)
     monkeypatch.setenv("SYNC_FERNET_KEY", fernet_key)
     monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps({
@@ -54,15 +59,27 @@ def web_env(monkeypatch: pytest.MonkeyPatch, db_url: str, qbo: str, fernet_key: 
         "password": QBO_CLIENT_SECRET,
         "extra": {"base_url": qbo, "oauth_base_url": qbo, "redirect_uri": REDIRECT_URI},
     }))
+    monkeypatch.setenv("AIRFLOW_CONN_HIGHLEVEL_DEFAULT", json.dumps({
+        "conn_type": "highlevel", "password": HL_TOKEN, "extra": {"base_url": highlevel}}))
+    requests.post(f"{highlevel}/_admin/seed", json={"locations": [
+        {"id": LOCATION, "name": "Main Street Dental"}, {"id": OTHER_LOCATION, "name": "Uptown Dental"}]},
+        timeout=5).raise_for_status()
     return qbo
 
 
 @pytest.fixture
 def web_app(web_env: str) -> FastAPI:
-    from qbo_crm_sync.web.app import create_app
+    """The api-server's shape: the plugin's app mounted under its prefix, the plugin's root
+    middleware, Airflow's access log outermost (as create_app adds it last)."""
+    from airflow.api_fastapi.app import init_access_logging
+    from qbo_crm_sync_plugin import QboCrmSyncPlugin
 
     root = FastAPI()
-    root.mount(PREFIX, create_app())
+    for spec in QboCrmSyncPlugin.fastapi_apps:
+        root.mount(spec["url_prefix"], spec["app"])
+    for spec in QboCrmSyncPlugin.fastapi_root_middlewares:
+        root.add_middleware(spec["middleware"], *spec["args"], **spec["kwargs"])
+    init_access_logging(root)
     return root
 
 
@@ -103,6 +120,7 @@ def csrf_of(client: TestClient) -> str:
 
 
 def flash_of(client: TestClient) -> str:
+    """The one-shot message the next page shows (at the top, or in an integration's card)."""
     page = client.get(f"{PREFIX}/")
-    found = re.search(r'<div class="flash (ok|error)" role="status">(.*?)</div>', page.text, re.S)
+    found = re.search(r'<div class="flash (ok|error)"(?: id="result-\d+")? role="status">(.*?)</div>', page.text, re.S)
     return f"{found.group(1)}: {found.group(2)}" if found else ""
