@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from qbo_crm_sync import config
-from qbo_crm_sync.errors import ApiError, AuthError, ConfigurationError, SyncError
+from qbo_crm_sync.errors import ApiError, AuthError, ConfigurationError, CrmAccessDenied, SyncError
 from qbo_crm_sync.store import db, integrations
 from qbo_crm_sync.store.integrations import Integration, validate_location_id
 from qbo_crm_sync.store.tokens import TokenStore
@@ -103,9 +103,11 @@ def check_location(location_id: str, crm_conn_id: str | None = None) -> CrmLocat
     hook = HighLevelHook(location_id, highlevel_conn_id=conn_id)
     try:
         found = hook.get_location()
-    except AuthError:
+    except (AuthError, CrmAccessDenied):
+        # HighLevel answers 403 for a token of another location, 401 for an unknown token.
         raise ConfigurationError(f"The CRM refused the token of connection '{conn_id}' for location "
-                                 f"{location_id}: use the location's own token.") from None
+                                 f"{location_id}: that connection must hold this location's own token "
+                                 "(a location it cannot reach may also not exist).") from None
     except ApiError as exc:
         raise ConfigurationError(f"The CRM has no location {location_id} that the token of connection "
                                  f"'{conn_id}' can read ({exc.detail or exc.status}).") from None

@@ -10,8 +10,9 @@ import re
 import pytest
 import requests
 
+from qbo_crm_sync.local.sandbox import crm_location
 from qbo_crm_sync.store import db, integrations, tracking
-from tests.browser.conftest import PASSWORD, USER, Airflow
+from tests.browser.conftest import HL_TOKEN, PASSWORD, USER, Airflow
 
 pytestmark = pytest.mark.integration
 
@@ -71,8 +72,7 @@ def the_integration(db_url: str) -> integrations.Integration:
 def test_connect_tick_review_save_settings_and_disconnect_inside_airflow(
     page, airflow: Airflow, db_url: str, qbo: str, highlevel: str, shots
 ) -> None:
-    requests.post(f"{highlevel}/_admin/seed", json={"locations": [{"id": LOCATION, "name": "Main Street Dental"}]},
-                  timeout=5).raise_for_status()
+    crm_location(highlevel, LOCATION, token=HL_TOKEN, name="Main Street Dental")  # highlevel_default's token
     sign_in(page, airflow)
     frame = open_qb_connect(page)
     shots(page, "qb-connect-in-airflow")

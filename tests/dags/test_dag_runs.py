@@ -54,19 +54,16 @@ def connect_location(stack: Stack, location_id: str, realm_id: str) -> Integrati
                   timeout=10).raise_for_status()
     # The emulator's consent page grants its default company: make it this location's.
     requests.post(f"{stack.qbo_url}/_admin/config", json={"default_realm": realm_id}, timeout=10).raise_for_status()
-    integration = connect(location_id, prompt=None, out=lambda _: None)
-    assert integration.realm_id == realm_id
-    with db.connect(stack.database_url) as conn:
-        integration = integrations.update_settings(conn, integration.id, {"crm_conn_id": conn_id})
-        conn.commit()
+    integration = connect(location_id, prompt=None, out=lambda _: None, crm_conn_id=conn_id)
+    assert integration.realm_id == realm_id and integration.settings["crm_conn_id"] == conn_id
     return integration
 
 
-def revoke_at_intuit(stack: Stack, realm_id: str) -> None:
+def revoke_at_intuit(stack: Stack, integration_id: int) -> None:
     """The company's admin disconnects the app on Intuit's side: our stored tokens stay, but are dead."""
     from qbo_crm_sync.integrations_registry import token_store
 
-    token = token_store(stack.database_url).load(realm_id)
+    token = token_store(stack.database_url).load(integration_id)
     assert token and token.get("refresh_token")
     requests.post(f"{stack.qbo_url}/v2/oauth2/tokens/revoke", json={"token": token["refresh_token"]},
                   auth=(QBO_CLIENT_ID, QBO_CLIENT_SECRET), timeout=10).raise_for_status()
@@ -152,7 +149,7 @@ def test_one_integrations_failure_leaves_the_others_syncing(stack: Stack) -> Non
         requests.post(f"{stack.qbo_url}/_admin/seed", timeout=30, json={
             "realmId": integration.realm_id, "Customer": qbo_customers(5 + n, seed=10 + n, bad_share=0),
         }).raise_for_status()
-    revoke_at_intuit(stack, revoked.realm_id)
+    revoke_at_intuit(stack, revoked.id)
     time.sleep(1.05)
 
     result = airflow(dict(os.environ), "dags", "test", "qbo_customers_to_crm")

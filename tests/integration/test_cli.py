@@ -13,6 +13,9 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
+from qbo_crm_sync.local.sandbox import crm_location
+from qbo_crm_sync.local.stack import HL_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,8 +24,7 @@ LOCATION = "locCli000000000000001"
 
 @pytest.fixture
 def cli_env(db_url: str, qbo: str, highlevel: str, tmp_path: Path) -> dict[str, str]:
-    requests.post(f"{highlevel}/_admin/seed", json={"locations": [{"id": LOCATION, "name": "Cli Bakery"}]},
-                  timeout=5).raise_for_status()
+    crm_location(highlevel, LOCATION, token=HL_TOKEN, name="Cli Bakery")  # highlevel_default's token
     return os.environ | {
         "PYTHONPATH": f"{ROOT / 'plugins'}{os.pathsep}{ROOT}",
         "SYNC_DATABASE_URL": db_url,
@@ -88,7 +90,7 @@ def test_connect_refuses_what_the_page_refuses(cli_env: dict[str, str], db_url: 
 def test_connect_needs_the_crm_to_confirm_the_location(cli_env: dict[str, str]) -> None:
     assert cli(cli_env, "db", "migrate").returncode == 0
     unknown = cli(cli_env, "integrations", "connect", "--location-id", "unknownLocation00001", "--no-input")
-    assert unknown.returncode == 2 and "The CRM has no location unknownLocation00001" in unknown.stderr
+    assert unknown.returncode == 2 and "The CRM refused the token of connection 'highlevel_default' for location unknownLocation00001" in unknown.stderr
     wrong_type = cli(cli_env, "integrations", "connect", "--location-id", LOCATION, "--crm-conn-id", "warehouse",
                      "--no-input")
     assert wrong_type.returncode == 2 and "not 'highlevel'" in wrong_type.stderr

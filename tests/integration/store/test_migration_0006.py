@@ -48,7 +48,7 @@ def test_token_rows_move_to_one_integration_each_and_the_rest_ask_for_their_own(
             for realm in ("111", "222", "333", "999"):  # 999: a company no integration names any more
                 conn.execute("INSERT INTO sync.oauth_token (realm_id, ciphertext) VALUES (%s, %s)",
                              (realm, _token(f"refresh-{realm}")))
-        assert migrate(url) == ["0006_tokens_per_integration"]
+        assert migrate(url)[0] == "0006_tokens_per_integration"
 
         tokens = TokenStore(lambda: db.connect(url), KEY)
         assert tokens.load(ids["loc-b"])["refresh_token"] == "refresh-111"

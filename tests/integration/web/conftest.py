@@ -10,15 +10,16 @@ import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
-import requests
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from qbo_crm_sync.local.sandbox import crm_location
 from tests.integration.conftest import HL_TOKEN, QBO_CLIENT_ID, QBO_CLIENT_SECRET, REDIRECT_URI
 
 PREFIX = "/qb-connect"
 LOCATION = "ve9EPM428h8vShlRW1KT"
 OTHER_LOCATION = "otherLocation0000001"
+OTHER_CONN_ID = "highlevel_uptown"  # the connection holding OTHER_LOCATION's own CRM token
 
 
 @pytest.fixture(scope="session")
@@ -59,11 +60,14 @@ def web_env(monkeypatch: pytest.MonkeyPatch, db_url: str, qbo: str, highlevel: s
         "password": QBO_CLIENT_SECRET,
         "extra": {"base_url": qbo, "oauth_base_url": qbo, "redirect_uri": REDIRECT_URI},
     }))
+    # Each CRM location has its own token: the default connection holds the first one's, the other
+    # location is reached through a connection of its own.
     monkeypatch.setenv("AIRFLOW_CONN_HIGHLEVEL_DEFAULT", json.dumps({
         "conn_type": "highlevel", "password": HL_TOKEN, "extra": {"base_url": highlevel}}))
-    requests.post(f"{highlevel}/_admin/seed", json={"locations": [
-        {"id": LOCATION, "name": "Main Street Dental"}, {"id": OTHER_LOCATION, "name": "Uptown Dental"}]},
-        timeout=5).raise_for_status()
+    crm_location(highlevel, LOCATION, token=HL_TOKEN, name="Main Street Dental")
+    uptown = crm_location(highlevel, OTHER_LOCATION, name="Uptown Dental")
+    monkeypatch.setenv(f"AIRFLOW_CONN_{OTHER_CONN_ID.upper()}", json.dumps({
+        "conn_type": "highlevel", "password": uptown, "extra": {"base_url": highlevel}}))
     return qbo
 
 

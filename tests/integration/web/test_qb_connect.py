@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from qbo_crm_sync.store import db, integrations, tracking
 from qbo_crm_sync.web.app import create_app
-from tests.integration.web.conftest import LOCATION, PREFIX, csrf_of, flash_of
+from tests.integration.web.conftest import LOCATION, OTHER_CONN_ID, OTHER_LOCATION, PREFIX, csrf_of, flash_of
 
 
 def _all_routes() -> list[tuple[str, str]]:
@@ -34,6 +34,8 @@ def _integration_count(db_url: str) -> int:
 
 def consent(client: TestClient, location_id: str = LOCATION, **form: str) -> str:
     """Press "Connect QuickBooks" and let the emulator's consent page approve: the callback URL."""
+    if location_id == OTHER_LOCATION:
+        form.setdefault("crm_conn_id", OTHER_CONN_ID)
     answer = client.post(f"{PREFIX}/connect", data={"csrf_token": csrf_of(client), "location_id": location_id,
                                                      **form})
     assert answer.status_code == 303, answer.text
