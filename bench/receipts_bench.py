@@ -25,6 +25,7 @@ REAL_WINDOW_S = 60.0
 BATCH_LIMIT = 40  # batch requests per window (QuickBooks: 40 per minute per realm)
 REQUEST_LIMIT = 500
 SEED_CHUNK = 2_000
+SWEEP_HOURS = 6  # the refund look-back's default period
 
 TARGETS = {
     "receipts.qbo_requests_per_receipt": ("<=", 0.05),
@@ -78,7 +79,18 @@ def _scenario(db_url: str, qbo_url: str, hl_url: str, transactions: int, contact
     box.clear_requests(qbo_url)
     counts, steps = box.run_cycle(flow, label="bench_receipts", job=job)
     qbo_state = requests.get(f"{qbo_url}/_admin/state", timeout=30).json()["realms"][box.realm]["counts"]
-    return {"counts": counts, "steps": steps, "seed_s": seed_s, "log": box.requests_log(qbo_url),
+    qbo_log = box.requests_log(qbo_url)
+
+    # The refund look-back once every receipt exists: one sweep re-reads the days of every payment
+    # still open to refunds, and that is what it costs in CRM reads.
+    from qbo_crm_sync.flows.receipts.extract import refund_sweep
+
+    box.clear_requests(hl_url)
+    sweep_started = time.perf_counter()
+    sweep = refund_sweep(box.job(flow.FLOW, "bench_refund_sweep"))
+    sweep["seconds"] = time.perf_counter() - sweep_started
+    sweep["crm_reads"] = box.requests_to(hl_url, "/payments/transactions")
+    return {"counts": counts, "steps": steps, "seed_s": seed_s, "log": qbo_log, "sweep": sweep,
             "qbo_counts": qbo_state, "hook_stats": job.qbo.stats.as_dict()}
 
 
@@ -116,6 +128,14 @@ def _metrics(load: dict[str, Any], transactions: int, contacts: int, window_s: f
             "value": round(batch_utilisation(accepted, window_s, BATCH_LIMIT), 4), "unit": "ratio",
             "scenario_size": transactions,
             "notes": f"{len(accepted)} accepted batch requests over their span against the batch ceiling ({scale})",
+        },
+        "receipts.refund_lookback_crm_reads_per_day": {
+            "value": load["sweep"]["crm_reads"] * 24 / SWEEP_HOURS, "unit": "CRM reads/day",
+            "scenario_size": loaded,
+            "notes": f"one look-back sweep over {loaded} receipted payments read {load['sweep'].get('refund_sweep_read')} "
+                     f"transactions in {load['sweep']['crm_reads']} CRM requests ({load['sweep']['seconds']:.1f} s); "
+                     f"a sweep every {SWEEP_HOURS:g} h (the default refund_sweep_hours) makes "
+                     f"{24 / SWEEP_HOURS:g} a day, of HighLevel's 200,000 per day",
         },
         "receipts.load_elapsed_s": {
             "value": round(load["steps"]["load"], 2), "unit": "s", "scenario_size": transactions,

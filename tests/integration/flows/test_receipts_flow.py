@@ -384,8 +384,12 @@ def test_a_customer_made_inactive_after_it_was_created_is_reactivated(env: Env) 
 
 
 def test_a_name_taken_twice_over_gets_a_numbered_name_in_the_same_run(env: Env) -> None:
-    env.seed_qbo("Customer", [{"DisplayName": "Ann Lee", "PrimaryEmailAddr": {"Address": "other@example.com"}},
-                              {"DisplayName": "Ann Lee (ann@example.com)"}])
+    """DisplayName is unique across customers, vendors and employees, inactive ones included: with
+    "Ann Lee" a vendor and "Ann Lee (ann@example.com)" an inactive employee, the customer still gets
+    made, deterministically named, in the same run."""
+    env.seed_qbo("Vendor", [{"DisplayName": "Ann Lee", "PrimaryEmailAddr": {"Address": "ap@annlee.example"}}])
+    env.seed_qbo("Employee", [{"DisplayName": "Ann Lee (ann@example.com)", "GivenName": "Ann", "FamilyName": "Lee",
+                               "Active": False}])
     paid = payment(hexid(211), "Ann Lee", "ann@example.com", "12.50")
     seed_payments(env, [paid])
     run_cycle(env, receipts)
