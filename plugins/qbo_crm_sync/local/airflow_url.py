@@ -6,15 +6,13 @@ the ``quickbooks_default`` connection and the execution API address all follow i
 The canonical host is ``localhost``: Intuit accepts plain-http ``localhost`` redirect URIs for
 development keys but no IP addresses (developer.intuit.com, "Set app redirect URIs"). A browser
 keeps cookies per host, so a user who opened ``http://127.0.0.1:8080`` would come back from Intuit
-to ``localhost`` without the session and CSRF cookies of the QB Connect page. Pages that start the
-OAuth flow therefore send the browser to the redirect URI's origin first:
-:func:`callback_origin_redirect` says where to.
+to ``localhost`` without the session and CSRF cookies of the QB Connect page; the page therefore
+starts the round trip under the loopback name it was opened with (``web/app.py``: oauth_settings).
 """
 
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
 
 from qbo_crm_sync.errors import ConfigurationError
 
@@ -57,25 +55,3 @@ def redirect_uri(port: int | None = None) -> str:
 def execution_api_url(port: int | None = None) -> str:
     """The task execution API that task processes call (``[core] execution_api_server_url``)."""
     return f"http://{LISTEN_HOST}:{port or airflow_port()}/execution/"
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    default_port = {"http": 80, "https": 443}.get(parts.scheme)
-    port = parts.port or default_port
-    return parts.scheme, f"{(parts.hostname or '').lower()}:{port}"
-
-
-def callback_origin_redirect(request_url: str, redirect_uri: str | None) -> str | None:
-    """The same page on the redirect URI's origin when ``request_url`` is on another one, else None.
-
-    A page that sets cookies the OAuth callback needs (session, CSRF, pending state) answers a GET
-    on another origin with a redirect to the returned URL before setting any of them.
-    """
-    if not redirect_uri:
-        return None
-    if _origin(request_url) == _origin(redirect_uri):
-        return None
-    target = urlsplit(redirect_uri)
-    here = urlsplit(request_url)
-    return urlunsplit((target.scheme, target.netloc, here.path, here.query, ""))

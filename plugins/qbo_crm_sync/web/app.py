@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -207,6 +208,30 @@ def confirm_connect(request: Request, user: Editor) -> Response:
                             crm_conn_id=request.query_params.get("crm_conn_id", "")[:200])
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def oauth_settings(request: Request) -> Any:
+    """The QuickBooks settings for an OAuth round trip started or finished by ``request``.
+
+    A browser keeps cookies per host: a user on ``http://127.0.0.1:8080`` sent back by the
+    provider to ``http://localhost:8080`` arrives without this page's session. When the configured
+    redirect URI is on a loopback name (a local stack) and the page was opened under another
+    loopback name for the same port, the round trip uses the page's own host. A redirect URI on a
+    real host is used as configured: Intuit accepts only the URIs registered with the app.
+    """
+    settings = integrations_registry.quickbooks_settings()
+    configured = urlsplit(settings.redirect_uri or "")
+    here = request.url
+    if (configured.hostname in LOOPBACK_HOSTS and here.hostname in LOOPBACK_HOSTS
+            and here.hostname != configured.hostname and configured.scheme == here.scheme
+            and (configured.port or 80) == (here.port or 80)):
+        netloc = f"[{here.hostname}]" if ":" in here.hostname else here.hostname
+        netloc += f":{configured.port}" if configured.port else ""
+        return replace(settings, redirect_uri=urlunsplit((configured.scheme, netloc, configured.path, "", "")))
+    return settings
+
+
 @router.post("/connect", name="connect")
 def connect(request: Request, posted: PostedForm) -> Response:
     """Start the authorization-code flow: check the location with the CRM, warn when it is already
@@ -219,7 +244,7 @@ def connect(request: Request, posted: PostedForm) -> Response:
                 location_id=location_id, **({"crm_conn_id": crm_conn_id} if crm_conn_id else {}))
             return RedirectResponse(target.path + "?" + target.query, status_code=303)
         crm = integrations_registry.check_location(location_id, crm_conn_id)
-        consent_url, state = integrations_registry.begin(integrations_registry.quickbooks_settings())
+        consent_url, state = integrations_registry.begin(oauth_settings(request))
     except SyncError as exc:
         return redirect(request, "error", f"Cannot connect: {exc}")
     # Intuit's consent page refuses to be framed: from Airflow's frame, a page of ours hands it
@@ -240,7 +265,7 @@ def continue_connect(request: Request, user: Editor) -> Response:
     if pending is None or pending.user_id != user.id:
         return redirect(request, "error", "No connection attempt of yours is waiting; start again.")
     try:
-        consent_url, _ = integrations_registry.begin(integrations_registry.quickbooks_settings(), pending.state)
+        consent_url, _ = integrations_registry.begin(oauth_settings(request), pending.state)
     except SyncError as exc:
         return redirect(request, "error", f"Cannot connect: {exc}")
     return render_form_page(request, user, "continue.html", consent_url=consent_url,
@@ -263,7 +288,7 @@ def _finish_connect(request: Request, user: User, pending: PendingConnect | None
     crm = integrations_registry.CrmLocation(pending.location_id, pending.location_name, pending.crm_conn_id)
     try:
         integration = integrations_registry.complete(
-            pending.location_id, str(request.url), pending.state, integrations_registry.quickbooks_settings(),
+            pending.location_id, str(request.url), pending.state, oauth_settings(request),
             crm=crm, connected_by=user.name,
         )
     except SyncError as exc:

@@ -40,27 +40,3 @@ def test_a_port_that_is_not_one_is_named_in_the_error(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AIRFLOW_PORT", value)
     with pytest.raises(ConfigurationError, match="AIRFLOW_PORT"):
         airflow_url.airflow_port()
-
-
-CALLBACK = "http://localhost:8080/qb-connect/callback"
-
-
-def test_a_page_opened_on_127_0_0_1_is_sent_to_the_callback_host_first() -> None:
-    assert airflow_url.callback_origin_redirect("http://127.0.0.1:8080/qb-connect/?tab=1", CALLBACK) == (
-        "http://localhost:8080/qb-connect/?tab=1")
-
-
-@pytest.mark.parametrize("url", ["http://localhost:8080/qb-connect/", "http://LOCALHOST:8080/qb-connect/x?y=1"])
-def test_a_page_on_the_callback_host_stays(url: str) -> None:
-    assert airflow_url.callback_origin_redirect(url, CALLBACK) is None
-
-
-def test_another_port_or_scheme_is_another_origin() -> None:
-    assert airflow_url.callback_origin_redirect("http://localhost:9090/qb-connect/", CALLBACK) == (
-        "http://localhost:8080/qb-connect/")
-    assert airflow_url.callback_origin_redirect(
-        "https://airflow.example.com/qb-connect/", "https://airflow.example.com:443/qb-connect/callback") is None
-
-
-def test_no_redirect_uri_means_no_redirect() -> None:
-    assert airflow_url.callback_origin_redirect("http://127.0.0.1:8080/qb-connect/", None) is None
