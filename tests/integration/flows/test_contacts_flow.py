@@ -400,3 +400,50 @@ def test_a_contact_the_mirror_missed_is_refused_by_the_crm_then_handled(env: Env
     assert row["status"] == "loaded" and row["target_id"] == hidden and "found by email" in row["reason"]
     assert crm_writes(env)[-2:] == ["POST /contacts/", f"PUT /contacts/{hidden}"]
     assert env.requests_to(env.hl_url, f"/contacts/{hidden}") == 2  # the refused create's read, then the update
+
+
+def test_the_mirror_is_listed_once_then_followed_by_changes(env: Env) -> None:
+    """A full listing (500 a page) the first time, then one page of changes; an older answer never
+    overwrites a newer one; the weekly full listing forgets contacts deleted in the CRM."""
+    from datetime import UTC, datetime
+
+    from qbo_crm_sync.flows.contacts import mirror
+    from qbo_crm_sync.store import db
+
+    old = "2024-05-01T00:00:00.000Z"
+    env.seed_crm("contacts", [{"locationId": env.integration.location_id, "email": f"Old{i}@Example.com",
+                               "phone": f"+1 415 555 {i:04d}", "dateUpdated": old} for i in range(600)])
+    job = env.job("contacts")
+
+    def mirrored() -> dict[str, dict[str, Any]]:
+        with db.connect(env.db_url) as conn:
+            rows = conn.execute("SELECT * FROM sync.crm_contact_mirror WHERE integration_id = %s",
+                                (env.integration.id,)).fetchall()
+        return {r["contact_id"]: r for r in rows}
+
+    first = mirror.refresh(job)
+    assert (first.how, first.contacts) == ("full", 600)
+    assert env.requests_to(env.hl_url, "/contacts/search") == 2
+    rows = mirrored()
+    some = next(r for r in rows.values() if r["email"] == "old7@example.com")
+    assert (some["phone"], some["phone_digits"]) == ("+14155550007", "14155550007")
+
+    with db.connect(env.db_url) as conn:  # a contact deleted in the CRM since, and an older answer
+        mirror.put(conn, env.integration.id, [mirror.Contact("ghost0000000000000000", email="ghost@example.com")])
+        mirror.put(conn, env.integration.id, [mirror.Contact(some["contact_id"], email="stale@example.com",
+                                                             date_updated=datetime(2020, 1, 1, tzinfo=UTC))])
+        conn.commit()
+    assert mirrored()[some["contact_id"]]["email"] == "old7@example.com"
+
+    second = mirror.refresh(job)
+    assert (second.how, second.contacts) == ("changes", 0)
+    assert env.requests_to(env.hl_url, "/contacts/search") == 3
+    assert "ghost0000000000000000" in mirrored()  # a search shows no deletions
+
+    with db.connect(env.db_url) as conn:
+        conn.execute("UPDATE sync.watermark SET state = jsonb_build_object('full_at', now() - interval '8 days') "
+                     "WHERE integration_id = %s AND stream = %s", (env.integration.id, mirror.STREAM))
+        conn.commit()
+    third = mirror.refresh(job)
+    assert (third.how, third.contacts) == ("full", 600)
+    assert "ghost0000000000000000" not in mirrored() and len(mirrored()) == 600

@@ -29,6 +29,7 @@ from qbo_crm_sync.flows.contacts import mirror
 from qbo_crm_sync.flows.contacts.mirror import Contact, ContactIndex
 from qbo_crm_sync.flows.contacts.plan import Plan, plan
 from qbo_crm_sync.flows.job import Job
+from qbo_crm_sync.flows.qbo_customers import advisory_lock
 from qbo_crm_sync.hooks.highlevel import DuplicateContact, is_not_found
 from qbo_crm_sync.store import outbox, tracking
 from qbo_crm_sync.store.tracking import Outcome
@@ -62,7 +63,13 @@ def load(job: Job) -> dict[str, Any]:
 def write_contacts(job: Job, items: Sequence[outbox.Item]) -> dict[str, Any]:
     """Write these queued contacts (``outbox.Item``: source id, payload from ``to_contacts``, source
     hash) to the job's CRM location; record every outcome, the entity map and the mirror, and take
-    the loaded and skipped ones out of the job's flow's outbox."""
+    the loaded and skipped ones out of the job's flow's outbox. One writer per integration at a
+    time (a session advisory lock): two writers planning against one mirror could both create."""
+    with advisory_lock(job.db_url, f"contacts_load:{job.integration.id}"):
+        return _write_all(job, items)
+
+
+def _write_all(job: Job, items: Sequence[outbox.Item]) -> dict[str, Any]:
     log.info("Loading %d contacts into CRM location %s", len(items), job.integration.location_id)
     refreshed = mirror.refresh(job)
     cursor = refreshed.newest
