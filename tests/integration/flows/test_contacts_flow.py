@@ -359,6 +359,8 @@ def test_a_corrected_email_that_belongs_to_another_contact_merges_nothing(env: E
     assert contacts_now[mine["id"]]["email"] == "gil@one.example.com"
     assert contacts_now[other]["firstName"] == "Gilbert" and contacts_now[other]["tags"] == ["partner"]
     assert crm_writes(env, other) == [] and crm_writes(env, mine["id"]) == []
+    # Both contacts are read once before the skip stands: a search shows no deletion (or merge).
+    assert env.requests_to(env.hl_url, f"/contacts/{other}") == env.requests_to(env.hl_url, f"/contacts/{mine['id']}") == 1
     row = env.row_status("contacts")[cid]
     assert row["status"] == "skipped" and row["target_id"] == mine["id"]
     assert f"belongs to CRM contact {other} (Gilbert Twice), not to this customer's CRM contact {mine['id']}" \

@@ -161,3 +161,17 @@ def test_names_compare_without_case_accents_punctuation_or_order() -> None:
     assert name_tokens("Zoë", "D'Arcy") == name_tokens("d arcy", "ZOE")
     assert name_tokens("Doe, Jane") == name_tokens("Jane", "Doe")
     assert name_tokens("Ann", "Lee") != name_tokens("Ann", "Lee-Smith")
+
+
+def test_two_customers_of_one_contact_in_one_chunk_do_not_both_take_it() -> None:
+    """Normally the transform skips the second of two customers with one email; whoever else plans
+    against the same index still finds the contact spoken for."""
+    known = contact("c1", "Ann", "Lee", "ann@example.com", "+14155550100")
+    shared = index(known)
+    first = plan(shared, "1", payload("Ann", "Lee", "ann@example.com", "+14155550100"))
+    second = plan(shared, "2", payload("Ann", "Lee", "ann@example.com"))
+    by_phone = plan(shared, "3", payload("Ann", "Lee", phone="+14155550100"))
+    assert (first.action, first.contact_id) == ("update", "c1") and first.body == {
+        "firstName": "Ann", "lastName": "Lee", "name": "Ann Lee", "tags": ["quickbooks"]}
+    assert second.action == by_phone.action == "skip"
+    assert "which QBO customer 1 is synced to" in second.reason

@@ -101,6 +101,8 @@ def _write_all(job: Job, items: Sequence[outbox.Item]) -> dict[str, Any]:
 def _execute(job: Job, index: ContactIndex, item: outbox.Item, decided: Plan, tries: int = 2) -> Written:
     """Send one planned write; when the CRM shows the mirror was behind, plan once more and send that."""
     if decided.action == "skip":
+        if decided.confirm and tries > 1:
+            return _confirm_skip(job, index, item, decided, tries)
         return Written(_outcome(item, "skipped", decided.reason))
     try:
         if decided.action == "create":
@@ -153,6 +155,31 @@ def _after_refusal(job: Job, index: ContactIndex, item: outbox.Item, exc: Duplic
     log.info("CRM holds %s unknown to the mirror: customer %s planned again", other.describe(), item.source_id)
     again = _execute(job, index, item, plan(index, item.source_id, item.payload), tries - 1)
     again.seen.insert(0, other)
+    return again
+
+
+def _confirm_skip(job: Job, index: ContactIndex, item: outbox.Item, decided: Plan, tries: int) -> Written:
+    """Read the contacts a skip rests on, then plan the customer again with what the CRM holds now:
+    one deleted (or merged away) since the mirror last listed it is forgotten."""
+    seen: list[Contact] = []
+    gone: list[str] = []
+    for contact_id in decided.confirm:
+        try:
+            found = job.crm.get_contact(contact_id)
+        except (RetryableError, ApiError) as exc:
+            if isinstance(exc, AuthError):
+                raise
+            return Written(_outcome(item, "failed", f"{decided.reason}; reading CRM contact {contact_id} to be sure "
+                                                    f"failed: {exc} (retried next run)"))
+        if found is None:
+            index.forget(contact_id)
+            gone.append(contact_id)
+        else:
+            seen.append(mirror.from_api(found))
+            index.put(seen[-1])
+    again = _execute(job, index, item, plan(index, item.source_id, item.payload), tries - 1)
+    again.seen[:0] = seen
+    again.gone[:0] = gone
     return again
 
 

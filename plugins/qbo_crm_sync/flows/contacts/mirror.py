@@ -225,6 +225,7 @@ class ContactIndex:
         self.lock = threading.RLock()
         self._contacts: dict[str, Contact] = {c.id: c for c in contacts if c.id}
         self._pending: dict[str, Contact] = {}
+        self._pending_target: dict[str, str] = {}
         self._contact_of = dict(contact_of)
         self._customers_of = {k: set(v) for k, v in customers_of.items()}
 
@@ -254,24 +255,29 @@ class ContactIndex:
             return self._contact_of.get(customer_id)
 
     def customers_of(self, contact: Contact) -> set[str]:
-        """The QBO customers synced (or being written) to this contact."""
+        """The QBO customers synced to this contact, or whose planned write goes to it."""
         with self.lock:
             if contact.id is None:
                 return {contact.pending_for} if contact.pending_for else set()
-            return set(self._customers_of.get(contact.id, ()))
+            planned = {s for s, target in self._pending_target.items() if target == contact.id}
+            return set(self._customers_of.get(contact.id, ())) | planned
 
-    def reserve(self, customer_id: str, contact: Contact) -> None:
+    def reserve(self, customer_id: str, contact: Contact, target_id: str | None = None) -> None:
+        """Hold the details a planned write gives a contact (``target_id`` when it updates one)."""
         with self.lock:
             self._pending[customer_id] = replace(contact, id=None, pending_for=customer_id)
+            if target_id:
+                self._pending_target[customer_id] = target_id
 
     def release(self, customer_id: str) -> None:
         with self.lock:
             self._pending.pop(customer_id, None)
+            self._pending_target.pop(customer_id, None)
 
     def written(self, customer_id: str, contact: Contact) -> None:
         """A write answered: the contact as it is now, synced to ``customer_id``."""
         with self.lock:
-            self._pending.pop(customer_id, None)
+            self.release(customer_id)
             self._contacts[contact.id] = contact  # type: ignore[index]
             old = self._contact_of.get(customer_id)
             if old and old != contact.id:

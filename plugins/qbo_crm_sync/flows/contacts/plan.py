@@ -53,6 +53,8 @@ class Plan:
     contact_id: str | None = None  # the contact an update writes to
     body: dict[str, Any] = field(default_factory=dict)
     reserved: Contact | None = None  # the email, phone and name the write gives a contact
+    # Contacts a skip rests on, read again before it stands (a search never shows a deletion).
+    confirm: tuple[str, ...] = ()
 
 
 def plan(index: ContactIndex, source_id: str, payload: dict[str, Any]) -> Plan:
@@ -61,7 +63,7 @@ def plan(index: ContactIndex, source_id: str, payload: dict[str, Any]) -> Plan:
         index.release(source_id)
         decided = _decide(index, source_id, payload)
         if decided.reserved is not None:
-            index.reserve(source_id, decided.reserved)
+            index.reserve(source_id, decided.reserved, decided.contact_id)
         return decided
 
 
@@ -80,10 +82,13 @@ class _Customer:
         name = name_tokens(payload.get("firstName"), payload.get("lastName")) or name_tokens(payload.get("name"))
         return cls(source_id, payload, email_key(payload.get("email")), phone, phone_digits(phone), name)
 
-    def reservation(self, body: dict[str, Any]) -> Contact:
-        return Contact(None, email=email_key(body.get("email")), phone=body.get("phone"),
-                       digits=phone_digits(body.get("phone")), first_name=self.payload.get("firstName"),
-                       last_name=self.payload.get("lastName"), pending_for=self.source_id)
+    def reservation(self, body: dict[str, Any], target: Contact | None = None) -> Contact:
+        """The email and phone the written contact will hold: sent now, or already its own."""
+        email = email_key(body.get("email")) or (self.email if target and target.email == self.email else None)
+        phone = body.get("phone") or (self.phone if target and target.holds_phone(self.phone, self.digits) else None)
+        return Contact(None, email=email, phone=phone, digits=phone_digits(phone),
+                       first_name=self.payload.get("firstName"), last_name=self.payload.get("lastName"),
+                       pending_for=self.source_id)
 
 
 def _decide(index: ContactIndex, source_id: str, payload: dict[str, Any]) -> Plan:
@@ -95,9 +100,10 @@ def _decide(index: ContactIndex, source_id: str, payload: dict[str, Any]) -> Pla
 
     if mapped is not None:
         if holder is not None and holder.id != mapped.id:
-            return _skip(me, f"email {me.email} belongs to {holder.describe()}, not to this customer's "
-                             f"{mapped.describe()}: neither contact was changed (merge them in the CRM if they "
-                             "are one person)")
+            reason = (f"email {me.email} belongs to {holder.describe()}, not to this customer's "
+                      f"{mapped.describe()}: neither contact was changed (merge them in the CRM if they are one "
+                      "person)")
+            return Plan(source_id, "skip", reason, confirm=tuple(c.id for c in (mapped, holder) if c.id))
         return _update(index, me, mapped, "this customer's contact", link=False)
     if holder is not None:
         taken = _taken_by_another(index, me, holder, "email")
@@ -174,4 +180,5 @@ def _update(index: ContactIndex, me: _Customer, target: Contact, how: str, link:
         body["tags"] = [*target.tags, TAG]
         notes.append(f"kept its tags ({', '.join(target.tags)}) and added {TAG}" if target.tags else f"tagged {TAG}")
     reason = f"updated {target.describe()} ({how})" + "".join(f"; {n}" for n in notes) + gone
-    return Plan(me.source_id, "update", reason, contact_id=target.id, body=body, reserved=me.reservation(body))
+    return Plan(me.source_id, "update", reason, contact_id=target.id, body=body,
+                reserved=me.reservation(body, target))
