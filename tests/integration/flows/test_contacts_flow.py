@@ -449,3 +449,30 @@ def test_the_mirror_is_listed_once_then_followed_by_changes(env: Env) -> None:
     third = mirror.refresh(job)
     assert (third.how, third.contacts) == ("full", 600)
     assert "ghost0000000000000000" not in mirrored() and len(mirrored()) == 600
+
+
+def test_any_batch_of_customers_goes_through_the_same_checks_and_load(env: Env) -> None:
+    """What a backfill builds on: customer rows that never went through the extract window (here a
+    CSV-like batch with JSON text), recorded under the caller's own flow."""
+    import json
+
+    kept = crm_contact(env, firstName="Pia", lastName="Past", email="pia@example.com", tags=["2019-import"])
+    rows = [
+        {"source_id": "9001", "raw": json.dumps({"Id": "9001", **customer("Pia", "Past", "PIA@example.com")}),
+         "payload_hash": "csv-9001"},
+        {"source_id": "9002", "raw": {"Id": "9002", **customer("Quin", "Past", "quin@example.com", "(305) 555-0101")},
+         "payload_hash": "csv-9002"},
+        {"source_id": "9003", "raw": {"Id": "9003", **customer("No", "Way")}, "payload_hash": "csv-9003"},
+    ]
+    job = env.job("contacts_backfill")
+    counts = contacts.sync_customers(job, rows)
+    assert (counts["queued"], counts["rejected"], counts["loaded"]) == (2, 1, 2)
+    contacts_now = crm_by_id(env)
+    assert len(contacts_now) == 2 and sorted(contacts_now[kept]["tags"]) == ["2019-import", "quickbooks"]
+    status = env.row_status("contacts_backfill")
+    assert status["9001"]["target_id"] == kept and status["9003"]["status"] == "rejected"
+    assert env.row_status("contacts") == {}
+
+    again = contacts.sync_customers(env.job("contacts_backfill"), rows)
+    assert again["loaded"] == 2 and len(env.crm("contacts")) == 2
+    assert sorted(crm_by_id(env)[kept]["tags"]) == ["2019-import", "quickbooks"]

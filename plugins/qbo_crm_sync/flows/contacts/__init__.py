@@ -23,15 +23,16 @@ gets a contact of its own without the phone, and the row's reason names the phon
 are only ever added, and what the contact already holds (its email's spelling, its phone, its
 source) is left as it is.
 
-``transform.transform_customers(job, rows)`` and ``load.write_contacts(job, items)`` take any batch
-of customers or queued payloads, for writers other than the scheduled window (a backfill).
+``transform_customers(job, rows)`` and ``write_contacts(job, items)`` take any batch of customers or
+queued payloads, and ``sync_customers(job, rows)`` chains the two, for writers other than the
+scheduled window (a backfill): the job's flow names the rows they record and the queue they use.
 """
 
 from qbo_crm_sync.flows.contacts.extract import STAGING_TABLE, STREAM, customer_select, extract
-from qbo_crm_sync.flows.contacts.load import load, write_contacts
+from qbo_crm_sync.flows.contacts.load import load, sync_customers, write_contacts
 from qbo_crm_sync.flows.contacts.names import FLOW
 from qbo_crm_sync.flows.contacts.report import report
 from qbo_crm_sync.flows.contacts.transform import transform, transform_customers
 
-__all__ = ["FLOW", "STAGING_TABLE", "STREAM", "customer_select", "extract", "load", "report", "transform",
-           "transform_customers", "write_contacts"]
+__all__ = ["FLOW", "STAGING_TABLE", "STREAM", "customer_select", "extract", "load", "report", "sync_customers",
+           "transform", "transform_customers", "write_contacts"]

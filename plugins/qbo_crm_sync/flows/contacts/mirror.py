@@ -217,38 +217,61 @@ def name_tokens(*parts: str | None) -> frozenset[str]:
 class ContactIndex:
     """The contacts, entity map and reservations one chunk of writes is planned against.
 
-    Lookups scan: a chunk's index holds the few hundred contacts its customers' emails and phones
-    name. Every method takes the lock; hold :attr:`lock` around a plan and its reservation."""
+    A chunk's index holds the few hundred contacts its customers' emails and phones name, keyed by
+    email and phone once per change; reservations (one per customer planned) are scanned. Every
+    method takes the lock; hold :attr:`lock` around a plan and its reservation."""
 
     def __init__(self, contacts: Iterable[Contact], contact_of: dict[str, str],
                  customers_of: dict[str, set[str]]) -> None:
         self.lock = threading.RLock()
         self._contacts: dict[str, Contact] = {c.id: c for c in contacts if c.id}
+        self._keys: tuple[dict[str, list[Contact]], dict[str, list[Contact]]] | None = None
         self._pending: dict[str, Contact] = {}
         self._pending_target: dict[str, str] = {}
         self._contact_of = dict(contact_of)
         self._customers_of = {k: set(v) for k, v in customers_of.items()}
 
-    def _all(self, excluding: str | None) -> list[Contact]:
-        real = sorted(self._contacts.values(), key=lambda c: (c.date_added is None, c.date_added or 0, c.id))
-        return real + [c for s, c in self._pending.items() if s != excluding]
+    def _keyed(self) -> tuple[dict[str, list[Contact]], dict[str, list[Contact]]]:
+        """Real contacts by email and by phone (E.164, and digits as ``#digits``), oldest first."""
+        if self._keys is None:
+            by_email: dict[str, list[Contact]] = {}
+            by_phone: dict[str, list[Contact]] = {}
+            for c in sorted(self._contacts.values(), key=_age):
+                if c.email:
+                    by_email.setdefault(c.email, []).append(c)
+                for key in {c.phone, f"#{c.digits}" if c.digits else None} - {None}:
+                    by_phone.setdefault(key, []).append(c)  # type: ignore[arg-type]
+            self._keys = (by_email, by_phone)
+        return self._keys
+
+    def _reservations(self, excluding: str | None) -> list[Contact]:
+        return [c for s, c in self._pending.items() if s != excluding]
 
     def get(self, contact_id: str | None) -> Contact | None:
         with self.lock:
             return self._contacts.get(contact_id) if contact_id else None
 
     def by_email(self, email: str | None, excluding: str | None = None) -> Contact | None:
-        """The contact holding ``email`` (the oldest, as HighLevel's duplicate rule finds it)."""
+        """The contact holding ``email`` (the oldest, as HighLevel's duplicate rule finds it), else a
+        reservation of it by another customer of this chunk."""
         if not email:
             return None
         with self.lock:
-            return next((c for c in self._all(excluding) if c.email == email), None)
+            found = self._keyed()[0].get(email)
+            if found:
+                return found[0]
+            return next((c for c in self._reservations(excluding) if c.email == email), None)
 
     def by_phone(self, e164: str | None, digits: str | None, excluding: str | None = None) -> list[Contact]:
+        """Every contact holding this phone (same E.164 or same digits), oldest first, then reservations."""
         if not e164 and not digits:
             return []
         with self.lock:
-            return [c for c in self._all(excluding) if c.holds_phone(e164, digits)]
+            by_phone = self._keyed()[1]
+            found = {c.id: c for key in (e164, f"#{digits}" if digits else None) if key
+                     for c in by_phone.get(key, ())}
+            real = sorted(found.values(), key=_age)
+            return real + [c for c in self._reservations(excluding) if c.holds_phone(e164, digits)]
 
     def contact_of(self, customer_id: str) -> str | None:
         with self.lock:
@@ -279,6 +302,7 @@ class ContactIndex:
         with self.lock:
             self.release(customer_id)
             self._contacts[contact.id] = contact  # type: ignore[index]
+            self._keys = None
             old = self._contact_of.get(customer_id)
             if old and old != contact.id:
                 self._customers_of.get(old, set()).discard(customer_id)
@@ -289,12 +313,19 @@ class ContactIndex:
         """A contact the CRM showed outside the mirror, with the QBO customers synced to it."""
         with self.lock:
             self._contacts[contact.id] = contact  # type: ignore[index]
+            self._keys = None
             if customers:
                 self._customers_of.setdefault(contact.id, set()).update(customers)  # type: ignore[arg-type]
 
     def forget(self, contact_id: str) -> None:
         with self.lock:
             self._contacts.pop(contact_id, None)
+            self._keys = None
+
+
+def _age(contact: Contact) -> tuple[bool, datetime, str]:
+    """Oldest first, as HighLevel's duplicate rule picks among contacts sharing a detail."""
+    return (contact.date_added is None, contact.date_added or datetime.min.replace(tzinfo=UTC), contact.id or "")
 
 
 def index_for(job: Job, customer_ids: Sequence[str], payloads: Sequence[dict[str, Any]]) -> ContactIndex:

@@ -34,8 +34,10 @@ def transform(job: Job) -> dict[str, Any]:
 
 
 def transform_customers(job: Job, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Turn customer rows (``source_id``, ``raw`` QBO Customer, ``payload_hash`` of the source row,
-    ``created_at_source``) into queued contact payloads; record why any is not queued."""
+    """Turn customer rows (``source_id``, ``raw`` QBO Customer as a dict or JSON text, ``payload_hash``
+    of the source row, optional ``created_at_source``) into queued contact payloads under the job's
+    flow; record why any is not queued. Leaving out rows already handled in the same version is the
+    caller's part (the scheduled step reads its rows with ``staging.pending``)."""
     import pandas as pd
 
     from qbo_crm_sync.flows.contacts_transform import to_contacts
