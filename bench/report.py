@@ -126,12 +126,12 @@ def _scenario_section(name: str, outcome: Any, results: dict[str, dict[str, Any]
     if extra:
         lines += [inspect.cleandoc(extra), ""]
     if name == "contacts" and CONTACTS_CHART.exists():
-        lines += [f"![CRM upserts against the throttle ceiling]({CONTACTS_CHART.name})", ""]
+        lines += [f"![CRM contact writes against the throttle ceiling]({CONTACTS_CHART.name})", ""]
     return lines
 
 
 def contacts_chart(series: dict[str, Any], path: Path) -> None:
-    """Upserts the CRM accepted, per window and in the sliding window, against HighLevel's ceiling."""
+    """Contact writes (creates, updates by id) the CRM accepted, per window and in the sliding window, against HighLevel's ceiling."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -145,16 +145,16 @@ def contacts_chart(series: dict[str, Any], path: Path) -> None:
     for t in accepted:
         buckets[int(t // window_s)] += 1
     rate_ax.bar([i * window_s for i in range(len(buckets))], buckets, width=window_s * 0.9, align="edge",
-                color="#c6dbef", label=f"upserts in each {window_s:g} s slice")
+                color="#c6dbef", label=f"writes in each {window_s:g} s slice")
     sliding_t, sliding_n = _sliding_count(accepted, window_s)
-    rate_ax.plot(sliding_t, sliding_n, color="#08519c", lw=1.2, label=f"upserts in the last {window_s:g} s")
+    rate_ax.plot(sliding_t, sliding_n, color="#08519c", lw=1.2, label=f"writes in the last {window_s:g} s")
     rate_ax.axhline(limit, color="#cb181d", ls="--", lw=1.2, label=f"ceiling: {limit} per {window_s:g} s")
     if throttled:
         rate_ax.plot(throttled, [limit * 1.05] * len(throttled), "x", color="#cb181d", label="429 answers")
     rate_ax.set_ylabel(f"requests per {window_s:g} s")
     rate_ax.set_ylim(0, limit * 1.3)
     rate_ax.legend(loc="lower center", fontsize=8, ncol=2)
-    rate_ax.set_title(f"Contacts load: {len(accepted):,} CRM upserts against HighLevel's burst limit "
+    rate_ax.set_title(f"Contacts load: {len(accepted):,} CRM contact writes against HighLevel's burst limit "
                       f"(100 per 10 s, scaled to {limit} per {window_s:g} s)", fontsize=10)
 
     # Budget left unused: at the end of each slice, what the limit admitted so far minus what was sent.
@@ -162,10 +162,10 @@ def contacts_chart(series: dict[str, Any], path: Path) -> None:
     sent = [sum(buckets[:k + 1]) for k in range(len(buckets))]
     unused = [limit * (k + 1) - n for k, n in enumerate(sent)]
     total_ax.step(ends, unused, where="post", color="#08519c", lw=1.2,
-                  label=f"budget left unused so far: {limit} per slice minus upserts sent (cumulative)")
+                  label=f"budget left unused so far: {limit} per slice minus writes sent (cumulative)")
     total_ax.set_ylim(bottom=-limit * 0.03, top=max(max(unused, default=0) * 1.2, limit))
     total_ax.set_ylabel("requests")
-    total_ax.set_xlabel("seconds since the first upsert")
+    total_ax.set_xlabel("seconds since the first write")
     total_ax.legend(loc="upper left", fontsize=8)
     for ax in (rate_ax, total_ax):
         ax.grid(alpha=0.3)

@@ -10,7 +10,7 @@ DOC = """
 **What it does.** Every 5 minutes, for each connected integration: pulls QuickBooks customers
 created since the last run (and after the integration was connected) into `staging.qbo_customer`,
 turns them into HighLevel contacts (pandas), checks them (Great Expectations suite `contacts`), and
-upserts the good ones into the CRM location. Every customer ends in one state in
+writes the good ones to the CRM location (never over another person: see the README). Every customer ends in one state in
 `sync.row_status` (flow `contacts`): loaded, rejected, skipped, failed or dead, with the reason.
 
 **Healthy looks like.** Runs green every 5 minutes; the `report` task's log ends with a summary

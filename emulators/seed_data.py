@@ -81,6 +81,36 @@ def qbo_customers(
     return out
 
 
+_CRM_TAGS = ["lead", "newsletter", "vip", "webinar-2024", "referral", "client", "wholesale", "event-guest"]
+
+
+def hl_contacts_known_before(customers: list[dict[str, Any]], location_id: str, *, share: float = 0.3,
+                             seed: int = 13) -> list[dict[str, Any]]:
+    """CRM contacts, in the seed's shape, for about ``share`` of ``customers`` (QBO Customers as
+    :func:`qbo_customers` makes them): people who were in the CRM before the sync, each with tags
+    of its own. Half hold the customer's email, spelt with other capitals; the other half hold
+    only its phone, written as a person types it (``+1 212-555-0100``), under the same name."""
+    rnd = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    for c in customers:
+        if rnd.random() >= share:
+            continue
+        email = (c.get("PrimaryEmailAddr") or {}).get("Address", "").strip()
+        digits = "".join(ch for ch in (c.get("PrimaryPhone") or {}).get("FreeFormNumber", "") if ch.isdigit())
+        contact: dict[str, Any] = {"locationId": location_id, "firstName": c.get("GivenName"),
+                                   "lastName": c.get("FamilyName"), "tags": rnd.sample(_CRM_TAGS, rnd.randint(1, 3))}
+        by_email = rnd.random() < 0.5
+        if by_email and "@" in email and ".." not in email:
+            local, _, domain = email.partition("@")
+            contact["email"] = f"{local[:1].upper()}{local[1:]}@{domain.capitalize()}"
+        elif len(digits) == 10:
+            contact["phone"] = f"+1 {digits[:3]}-{digits[3:6]}-{digits[6:]}"
+        else:
+            continue
+        out.append(contact)
+    return out
+
+
 def hl_payers(count: int, *, seed: int = 5, start: int = 0) -> list[tuple[str, str]]:
     """``count`` distinct (name, email) pairs of CRM contacts who pay."""
     fake = Faker("en_US")

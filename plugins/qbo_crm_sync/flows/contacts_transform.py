@@ -1,4 +1,8 @@
-"""QBO Customer rows → HighLevel ``POST /contacts/upsert`` bodies (pure: no network, no database).
+"""QBO Customer rows → HighLevel contact fields (pure: no network, no database).
+
+A payload holds what QBO says about the person (names, email, phone, company, billing address)
+and the location; what a write adds (the integration's tag and ``source`` on a create) and leaves
+out (details another CRM contact holds) is decided at load time, against the CRM's contacts.
 
 The work is column-wise pandas. Only the checks that need a library per value (phonenumbers,
 email-validator, the country lookup) run per *distinct* value, behind a process-wide cache, so a
@@ -18,8 +22,6 @@ import pandas as pd
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-SOURCE = "QuickBooks Online"
-TAGS = ("quickbooks",)
 DEFAULT_REGION = "US"
 
 # RFC 5322 dot-atom over ASCII, as email-validator reads an unquoted local part (max 64 octets).
@@ -88,7 +90,7 @@ _COUNTRY_ALIASES = {
 def to_contacts(
     customers: pd.DataFrame, location_id: str, default_region: str = DEFAULT_REGION
 ) -> pd.DataFrame:
-    """Map QBO customers to HighLevel contact upsert bodies, one output row per input row.
+    """Map QBO customers to HighLevel contact fields, one output row per input row.
 
     ``customers`` needs ``source_id`` and ``raw`` (the Customer object as QBO returns it, a dict or
     its JSON text); other columns are ignored. ``default_region`` is the phone region used when a
@@ -142,6 +144,21 @@ def to_contacts(
     flat["payload"] = pd.Series(_payloads(flat), index=flat.index, dtype=object)
     flat["payload_hash"] = flat["payload"].map(payload_hash).astype("str")
     return flat.loc[:, list(OUTPUT_COLUMNS)].reset_index(drop=True)
+
+
+def phone_e164(number: str | None, region: str | None = None) -> str | None:
+    """A phone as the transform writes QBO phones: E.164, or None when it cannot be dialled as such.
+    ``region`` (ISO alpha-2) reads numbers written without their country code."""
+    if not number:
+        return None
+    region = (region or DEFAULT_REGION).upper()
+    return _to_e164(number, region if region in phonenumbers.SUPPORTED_REGIONS else DEFAULT_REGION)
+
+
+def phone_digits(number: str | None) -> str | None:
+    """The digits of a phone, as HighLevel compares phones ('+1 888-888-8888' is '18888888888')."""
+    digits = "".join(ch for ch in number or "" if ch.isdigit())
+    return digits or None
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -318,8 +335,7 @@ def _payloads(flat: pd.DataFrame) -> list[dict[str, Any]]:
     columns = [column for _, column in _PAYLOAD_FIELDS]
     keys = [key for key, _ in _PAYLOAD_FIELDS]
     values = flat[columns].astype(object).where(flat[columns].notna(), None)
-    constant = {"source": SOURCE, "tags": list(TAGS)}
     return [
-        {**{key: value for key, value in zip(keys, row, strict=True) if value is not None}, **constant}
+        {key: value for key, value in zip(keys, row, strict=True) if value is not None}
         for row in values.itertuples(index=False, name=None)
     ]

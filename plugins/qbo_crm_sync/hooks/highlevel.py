@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +47,18 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 SEARCH_PAGE_SIZE = 100
+# The most contacts one POST /contacts/search answers (its ``pageLimit`` maximum).
+SEARCH_PAGE_MAX = 500
+
+
+class DuplicateContact(ApiError):
+    """HighLevel refused to create or update a contact because another one holds its email or phone
+    (the location does not allow duplicates): 400 with ``meta.contactId`` and ``meta.matchingField``."""
+
+    def __init__(self, message: str, *, contact_id: str, matching_field: str | None, detail: str | None) -> None:
+        super().__init__(message, status=400, code="400", detail=detail, element=matching_field)
+        self.contact_id = contact_id
+        self.matching_field = matching_field
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,22 @@ def error_for_response(response: requests.Response) -> SyncError:
     if status in (401, 403):
         return CrmAccessDenied(f"{text}. Check that the integration's CRM connection (crm_conn_id) holds "
                                "this location's Private Integration Token with the needed scopes.")
+    meta = body.get("meta") if isinstance(body, dict) else None
+    if status == 400 and isinstance(meta, dict) and meta.get("contactId"):
+        return DuplicateContact(text, contact_id=str(meta["contactId"]),
+                                matching_field=meta.get("matchingField"), detail=message)
     return ApiError(text, status=status, code=str(status), detail=message)
+
+
+def is_not_found(exc: ApiError) -> bool:
+    """The API answers unknown ids with 400 "... not found" (404 on some routes)."""
+    return exc.status == 404 or (exc.status == 400 and "not found" in (exc.detail or "").lower())
+
+
+def _search_time(value: datetime) -> str:
+    """A time as the search filters take it: UTC ISO-8601 with milliseconds and ``Z``."""
+    text = value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
 
 
 def _day(value: date | datetime | str | None) -> str | None:
@@ -282,13 +309,28 @@ class HighLevelHook(BaseHook):
             "POST", "/contacts/upsert", kind="write", body={**payload, "locationId": self.location_id}
         )
 
+    def create_contact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Create a contact; answer it. A location that does not allow duplicates refuses one whose
+        email or phone another contact holds (:class:`DuplicateContact`, naming that contact).
+
+        Not retried once the request may have reached the API: a create whose answer was lost is
+        found afterwards by its email or phone, never sent twice."""
+        body = self._request("POST", "/contacts/", kind="write", idempotent=False,
+                             body={**payload, "locationId": self.location_id})
+        return body.get("contact") or {}
+
+    def update_contact(self, contact_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Update the given fields of one contact (``tags`` replaces all of its tags); answer it.
+        Refused with :class:`DuplicateContact` when another contact holds the new email or phone."""
+        body = self._request("PUT", f"/contacts/{contact_id}", kind="write", body=fields)
+        return body.get("contact") or {}
+
     def get_contact(self, contact_id: str) -> dict[str, Any] | None:
         """The contact, or None when it does not exist (any more)."""
         try:
             return self._request("GET", f"/contacts/{contact_id}", kind="read").get("contact")
         except ApiError as exc:
-            # The API answers unknown ids with 400 "Contact not found" (404 on some routes).
-            if exc.status == 404 or (exc.status == 400 and "not found" in (exc.detail or "").lower()):
+            if is_not_found(exc):
                 return None
             raise
 
@@ -297,8 +339,10 @@ class HighLevelHook(BaseHook):
         filters: list[dict[str, Any]] | None = None,
         query: str | None = None,
         page_limit: int = SEARCH_PAGE_SIZE,
+        sort: list[dict[str, str]] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every contact matching ``filters`` (``{field, operator, value}``) and/or ``query``.
+        """Every contact matching ``filters`` (``{field, operator, value}``) and/or ``query``, in
+        ``sort`` order (``[{field, direction}]``; the API's default is by dateAdded).
 
         Pages follow the ``searchAfter`` cursor of the last contact, which, unlike page numbers,
         is not capped at 10,000 results.
@@ -308,6 +352,8 @@ class HighLevelHook(BaseHook):
             body["filters"] = filters
         if query:
             body["query"] = query
+        if sort:
+            body["sort"] = sort
         while True:
             contacts = self._request("POST", "/contacts/search", kind="read", body=body).get("contacts") or []
             yield from contacts
@@ -315,6 +361,19 @@ class HighLevelHook(BaseHook):
             if len(contacts) < page_limit or not cursor:
                 return
             body = {**body, "searchAfter": cursor}
+
+    def contacts_updated_since(self, since: datetime | None = None,
+                               page_limit: int = SEARCH_PAGE_MAX) -> Iterator[dict[str, Any]]:
+        """Every contact of the location changed at or after ``since`` (all of them when None),
+        oldest change first, in pages of up to 500.
+
+        ``dateUpdated`` is one of the search guide's filter fields and takes the ``range`` operator
+        with ISO-8601 bounds; sorting by it keeps the ``searchAfter`` cursor moving forward."""
+        filters = None
+        if since is not None:
+            filters = [{"field": "dateUpdated", "operator": "range", "value": {"gte": _search_time(since)}}]
+        return self.search_contacts(filters, page_limit=page_limit,
+                                    sort=[{"field": "dateUpdated", "direction": "asc"}])
 
     def find_duplicate(self, email: str | None = None, phone: str | None = None) -> dict[str, Any] | None:
         """The contact the location would treat as a duplicate of this email/phone, or None."""
@@ -329,6 +388,7 @@ class HighLevelHook(BaseHook):
         return body.get("contact") or None
 
     def add_tags(self, contact_id: str, tags: Sequence[str]) -> list[str]:
+        """Add tags to a contact, keeping the ones it has; answer its tags."""
         body = self._request("POST", f"/contacts/{contact_id}/tags", kind="write", body={"tags": list(tags)})
         return list(body.get("tags") or [])
 
@@ -383,4 +443,4 @@ class HighLevelHook(BaseHook):
         )
 
 
-__all__ = ["HighLevelHook", "HighLevelSettings", "error_for_response"]
+__all__ = ["DuplicateContact", "HighLevelHook", "HighLevelSettings", "error_for_response", "is_not_found"]

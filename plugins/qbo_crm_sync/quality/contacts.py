@@ -1,4 +1,4 @@
-"""Checks a HighLevel contact upsert row must pass before it is sent (rows from ``to_contacts``).
+"""Checks a HighLevel contact row must pass before it is written (rows from ``to_contacts``).
 
 Field lengths: HighLevel's OpenAPI document sets no maximum on contact fields. We hold names,
 company and address lines to 255 characters (a common bound of CRM text columns; QBO itself

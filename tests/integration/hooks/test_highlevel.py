@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from qbo_crm_sync.errors import ApiError, AuthError, CrmAccessDenied
-from qbo_crm_sync.hooks.highlevel import HighLevelHook
+from qbo_crm_sync.hooks.highlevel import DuplicateContact, HighLevelHook
 from qbo_crm_sync.local.stack import HL_TOKEN
 
 pytestmark = pytest.mark.integration
@@ -52,6 +52,39 @@ def test_search_contacts_follows_the_cursor(highlevel, hl_settings):
     found = list(hook.search_contacts(page_limit=100))
     assert len(found) == 230 and len({c["id"] for c in found}) == 230
     assert len(sent(highlevel, "/contacts/search")) == 3
+
+
+def test_create_and_update_by_id_name_the_contact_holding_an_email_or_phone(highlevel, hl_settings):
+    seed(highlevel, contacts=[{"email": "Bea@Example.com", "phone": "+1 415-555-0100", "tags": ["client"]}])
+    hook = HighLevelHook(LOCATION, settings=hl_settings)
+    (bea,) = hook.search_contacts()
+    carl = hook.create_contact({"email": "carl@example.com", "firstName": "Carl", "tags": ["quickbooks"]})
+    assert carl["id"] and carl["tags"] == ["quickbooks"] and carl["locationId"] == LOCATION
+    with pytest.raises(DuplicateContact) as refused:
+        hook.create_contact({"email": "dan@example.com", "phone": "+14155550100"})
+    assert (refused.value.contact_id, refused.value.matching_field) == (bea["id"], "phone")
+    with pytest.raises(DuplicateContact) as refused:
+        hook.update_contact(carl["id"], {"email": "bea@example.com"})
+    assert refused.value.contact_id == bea["id"] and refused.value.status == 400
+    updated = hook.update_contact(carl["id"], {"lastName": "New", "tags": ["quickbooks", "vip"]})
+    assert updated["lastName"] == "New" and updated["tags"] == ["quickbooks", "vip"]
+    assert [r["method"] for r in sent(highlevel, "/contacts/") if r["path"] != "/contacts/search"] \
+        == ["POST", "POST", "PUT", "PUT"]  # a refused create is not sent again
+
+
+def test_contacts_updated_since_filters_and_pages_by_date_updated(highlevel, hl_settings):
+    from datetime import UTC, datetime
+
+    seed(highlevel, contacts=[{"email": f"u{i}@example.com", "dateUpdated": f"2024-03-{1 + i % 28:02d}T00:00:00Z"}
+                              for i in range(120)])
+    hook = HighLevelHook(LOCATION, settings=hl_settings)
+    everyone = list(hook.contacts_updated_since(None, page_limit=50))
+    assert len(everyone) == 120 and len(sent(highlevel, "/contacts/search")) == 3
+    stamps = [c["dateUpdated"] for c in everyone]
+    assert stamps == sorted(stamps)
+    recent = list(hook.contacts_updated_since(datetime(2024, 3, 25, tzinfo=UTC)))
+    assert {c["dateUpdated"][:10] for c in recent} == {f"2024-03-{d}" for d in range(25, 29)}
+    assert len(recent) == sum(1 for i in range(120) if 1 + i % 28 >= 25)
 
 
 def test_transactions_and_invoices_page_by_offset(highlevel, hl_settings):

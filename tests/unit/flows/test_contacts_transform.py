@@ -11,12 +11,19 @@ import pandas as pd
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
-from qbo_crm_sync.flows.contacts_transform import OUTPUT_COLUMNS, payload_hash, to_contacts
+from qbo_crm_sync.flows.contacts_transform import (
+    OUTPUT_COLUMNS,
+    payload_hash,
+    phone_digits,
+    phone_e164,
+    to_contacts,
+)
 
 LOCATION = "ve9EPM428h8vShlRW1KT"
-UPSERT_KEYS = {
+# What QBO says about the person; tags and source are the load's to add (only on a create).
+CONTACT_KEYS = {
     "locationId", "firstName", "lastName", "name", "email", "phone", "companyName", "address1",
-    "city", "state", "postalCode", "country", "source", "tags",
+    "city", "state", "postalCode", "country",
 }
 
 
@@ -40,7 +47,7 @@ def phone(number: str, country: str | None = None) -> dict[str, Any]:
     return customer
 
 
-def test_maps_a_recorded_qbo_customer_to_an_upsert_body() -> None:
+def test_maps_a_recorded_qbo_customer_to_contact_fields() -> None:
     customer = {
         "Id": "5", "SyncToken": "1", "Active": True, "Taxable": True, "Balance": 0,
         "MetaData": {"CreateTime": "2015-10-01T16:54:59-07:00"},
@@ -56,7 +63,6 @@ def test_maps_a_recorded_qbo_customer_to_an_upsert_body() -> None:
         "locationId": LOCATION, "firstName": "Peter", "lastName": "Dukes", "name": "Peter Dukes",
         "email": "dukes_bball@intuit.com", "phone": "+15204205638", "companyName": "Dukes Basketball Camp",
         "address1": "25 Court St.", "city": "Tucson", "state": "AZ", "postalCode": "85719",
-        "source": "QuickBooks Online", "tags": ["quickbooks"],
     }
     assert (row["first_name"], row["last_name"], row["company_name"]) == ("Peter", "Dukes", "Dukes Basketball Camp")
     assert bool(row["email_valid"]) and bool(row["phone_valid"])
@@ -244,20 +250,19 @@ def test_long_names_pass_through_unchanged_for_the_checks_to_judge() -> None:
     assert row["first_name"] == "N" * 600
 
 
-def test_payload_never_carries_empty_values_and_only_upsert_keys() -> None:
+def test_payload_never_carries_empty_values_tags_or_source() -> None:
     out = contacts(
         {},
         {"GivenName": "", "FamilyName": None, "BillAddr": None, "PrimaryEmailAddr": {}, "Mobile": "x"},
         {"GivenName": "Ann", "BillAddr": {"Line1": " ", "City": "Paris", "PostalCode": 75001, "Country": "France"}},
     )
     for payload in out["payload"]:
-        assert set(payload) <= UPSERT_KEYS
+        assert set(payload) <= CONTACT_KEYS
         assert all(value not in (None, "", []) for value in payload.values())
         assert payload["locationId"] == LOCATION
-        assert payload["source"] == "QuickBooks Online" and payload["tags"] == ["quickbooks"]
     assert out["payload"][2] == {
         "locationId": LOCATION, "firstName": "Ann", "name": "Ann", "city": "Paris", "postalCode": "75001",
-        "country": "FR", "source": "QuickBooks Online", "tags": ["quickbooks"],
+        "country": "FR",
     }
 
 
@@ -274,3 +279,29 @@ def test_payload_hash_is_stable_across_runs_and_sees_every_change() -> None:
     assert one(dict(customer, SyncToken="2"))["payload_hash"] == first  # not part of the contact
     assert one(dict(customer, FamilyName="Lee"))["payload_hash"] != first
     assert one(customer)["payload_hash"] == first
+
+
+@pytest.mark.parametrize(("number", "region", "e164"), [
+    ("(415) 555-0100", None, "+14155550100"),
+    ("+1 415-555-0100", "GB", "+14155550100"),
+    ("020 7946 0958", "GB", "+442079460958"),
+    ("020 7946 0958", "gb", "+442079460958"),
+    ("020 7946 0958", "XX", None),  # an unknown region reads as the default (US): not dialable
+    ("555-0100", None, None),  # no area code
+    ("", None, None),
+    (None, None, None),
+])
+def test_phone_e164_reads_crm_phones(number: str | None, region: str | None, e164: str | None) -> None:
+    assert phone_e164(number, region) == e164
+
+
+@pytest.mark.parametrize(("number", "country"), [("(415) 555-0100", None), ("020 7946 0958", "GB"),
+                                                 ("+33 1 42 68 53 00", "US"), ("06 12 34 56 78", "FR")])
+def test_phone_e164_agrees_with_the_transform(number: str, country: str | None) -> None:
+    assert phone_e164(number, country) == one(phone(number, country))["phone"]
+
+
+def test_phone_digits_are_what_highlevel_compares() -> None:
+    assert phone_digits("+1 888-888-8888") == phone_digits("+18888888888") == "18888888888"
+    assert phone_digits("(888) 888-8888") == "8888888888"
+    assert phone_digits("no number") is None and phone_digits(None) is None
