@@ -107,6 +107,14 @@ def template_problem(value: Any, max_length: int, needs_link: bool, one_line: bo
     return None
 
 
+# key -> (max length, needs {review_link}, one line)
+_TEMPLATES: dict[str, tuple[int, bool, bool]] = {
+    "review_email_subject": (REVIEW_SUBJECT_MAX, False, True),
+    "review_email_template": (REVIEW_EMAIL_MAX, True, False),
+    "review_sms_template": (REVIEW_SMS_MAX, True, False),
+}
+
+
 def _template(max_length: int, needs_link: bool, one_line: bool = False) -> Any:
     return lambda v: template_problem(v, max_length, needs_link, one_line) is None
 
@@ -230,6 +238,8 @@ def validate_settings(changes: Mapping[str, Any], current: Mapping[str, Any] | N
     for key, value in changes.items():
         check, expected = _VALIDATORS[key]
         if not check(value):
+            if key in _TEMPLATES:
+                expected = template_problem(value, *_TEMPLATES[key]) or expected
             shown = f"{value!r}"[:80] if isinstance(value, str) else type(value).__name__
             raise InvalidSetting(key, f"Setting {key!r} must be {expected}, got {shown}")
     if current is not None and ("auto_send_review" in changes or "review_link" in changes):
@@ -345,7 +355,7 @@ def update_settings(conn: Connection, id: int, changes: Mapping[str, Any], *, by
         valid = validate_settings(changes, stored["settings"] or {})
         row = conn.execute(query("integration_update_settings"), {"id": id, "changes": Jsonb(valid)}).fetchone()
         assert row is not None
-        changed = {k: v for k, v in valid.items() if current.get(k) != v or k not in (stored["settings"] or {})}
+        changed = {k: v for k, v in valid.items() if current.get(k) != v}
         if changed:
             conn.execute(query("integration_setting_change_put"),
                          {"integration_id": id, "changed_by": by, "changes": Jsonb(changed)})

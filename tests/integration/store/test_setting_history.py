@@ -21,12 +21,13 @@ LINK = "https://g.page/r/CdEfGh123/review"
 def test_each_change_is_recorded_with_when_and_who(conn: db.Connection, integration: Integration) -> None:
     before = datetime.now(UTC)
     integrations.update_settings(conn, integration.id, {"review_link": LINK}, by="dana")
-    integrations.update_settings(conn, integration.id, {"auto_send_review": True, "tax_mode": "auto"}, by="erin")
+    integrations.update_settings(conn, integration.id, {"auto_send_review": True, "tax_mode": "total_tax"}, by="erin")
     integrations.update_settings(conn, integration.id, {"auto_send_review": True}, by="finn")  # no change
+    integrations.update_settings(conn, integration.id, {"include_test_mode": False}, by="gus")  # the default
     history = integrations.setting_history(conn, integration.id)
     assert [(h["changed_by"], h["changes"]) for h in history] == [
         ("dana", {"review_link": LINK}),
-        ("erin", {"auto_send_review": True, "tax_mode": "auto"}),
+        ("erin", {"auto_send_review": True, "tax_mode": "total_tax"}),
     ]
     assert all(h["changed_at"] >= before for h in history)
     assert [h["changed_by"] for h in integrations.setting_history(conn, integration.id, "auto_send_review")] == ["erin"]
@@ -60,9 +61,9 @@ def test_review_requests_need_a_link(conn: db.Connection, integration: Integrati
     assert unset.value.key == "review_link"
     assert integrations.get(conn, integration.id).settings["review_link"] == LINK
     # Other settings still save: the check is about review requests only.
-    integrations.update_settings(conn, integration.id, {"tax_mode": "auto"})
+    integrations.update_settings(conn, integration.id, {"tax_mode": "total_tax"})
     assert [h["changes"] for h in integrations.setting_history(conn, integration.id)] == [
-        {"auto_send_review": True, "review_link": LINK}, {"tax_mode": "auto"}]
+        {"auto_send_review": True, "review_link": LINK}, {"tax_mode": "total_tax"}]
 
 
 @pytest.mark.parametrize(("key", "value", "says"), [
@@ -71,10 +72,10 @@ def test_review_requests_need_a_link(conn: db.Connection, integration: Integrati
     ("review_link", "javascript:alert(1)", "http(s) address"),
     ("review_link", "https://" + "a" * 2000 + ".com", "http(s) address"),
     ("review_email_subject", "Hi {first_name}\nthere", "one line"),
-    ("review_email_subject", "Hi {name}", "one line"),
+    ("review_email_subject", "Hi {name}", "(not {name})"),
     ("review_email_template", "Thanks, {first_name}!", "{review_link}"),
     ("review_email_template", "Thanks {first_name: review here {review_link}", "{review_link}"),
-    ("review_email_template", "", "{review_link}"),
+    ("review_email_template", "", "cannot be empty"),
     ("review_sms_template", "Hi {customer}: {review_link}", "{review_link}"),
     ("review_sms_template", "x" * 481 + "{review_link}", "480"),
 ])
