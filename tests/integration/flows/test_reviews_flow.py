@@ -375,3 +375,21 @@ def test_cdc_at_its_cap_reads_the_same_changes_by_query(env: Env) -> None:
     counts = run_cycle(env, reviews)
     assert counts["qbo_changes"] == "query" and counts["extracted"] == 520
     assert [m["to"] for m in messages(env)] == ["lee@example.com"]
+
+
+def test_a_send_in_doubt_whose_contact_carries_the_tag_counts_as_sent(env: Env) -> None:
+    """The CRM did not answer the send; meanwhile the contact was tagged review-requested (the
+    tag comes only once a request went out): the request is taken as sent and never sent again."""
+    set_review(env)
+    cid = customer(env, "Ines", "Sá", "ines@example.com")
+    payment = pay(env, cid, invoice(env, cid, 70, "2026-01-21"), 70)
+    env.faults(env.hl_url, error_rate=1.0, paths=["/conversations/messages"])
+    run_cycle(env, reviews)
+    env.faults(env.hl_url, error_rate=0.0, paths=[])
+    contact_id = requests_of(env)[cid]["contact_id"]
+    env.job("crm-user").crm.add_tags(contact_id, ["review-requested"])
+    age_claims(env)
+    run_cycle(env, reviews)
+    assert messages(env) == []
+    assert status(env)[payment]["status"] == "loaded" and "carries the review-requested tag" in status(env)[payment]["reason"]
+    assert requests_of(env)[cid]["state"] == "sent"

@@ -17,7 +17,8 @@ advisory lock, so runs that overlap take turns. For each queued request, in orde
 5. the answer settles the claim: ``sent`` (or ``undelivered`` when the CRM kept the message but did
    not deliver it), or ``not_sent`` when the CRM refused the request outright; a lost answer leaves
    it ``sending`` and the CRM is asked at once, and again next run if it cannot tell yet;
-6. the contact gets the tag (added to its tags), or next run if that request fails.
+6. the contact gets the tag (added to its tags) once the request went out, or next run if that
+   request fails.
 """
 
 from __future__ import annotations
@@ -177,9 +178,9 @@ def _send(job: Job, item: outbox.Item, claim: Mapping[str, Any], message: render
         return _outcome(item, "failed", f"the CRM refused the review request ({exc.status}): {exc} (retried next run)")
     message_id = str(answer.get("messageId") or "") or None
     if str(answer.get("status") or "").lower() == "failed":
+        # Not tagged: the contact was not asked. Never sent again either: the CRM holds the message.
         _settle(job, claim, "undelivered", message_id, answer.get("conversationId"),
                 "the CRM kept the message but did not deliver it")
-        _tag(job, claim)
         return _outcome(item, "skipped", f"the CRM did not deliver the review request ({to}, message {message_id}: "
                                          "status failed, e.g. do-not-disturb set meanwhile); not sent again",
                         message_id)
