@@ -190,3 +190,46 @@ def hl_transactions(location_id: str, count: int = 30, *, payers: list[tuple[str
             txn("Walk-in Customer", None, 42.0, "calendar", None, "Drop-in visit"),
         ]
     return out
+
+
+def qbo_invoices_and_payments(count: int, *, seed: int = 4, start_id: int = 7000) -> dict[str, Any]:
+    """``count`` QBO customers with two invoices each and payments, in the seed's shape with explicit
+    Ids (from ``start_id``, so one ``/_admin/seed`` call holds them all, references included), cycling
+    through what review requests must tell apart: the first invoice paid in one payment (asked, by
+    email), only part of it paid (not asked), only the later invoice paid (not asked), the first paid
+    by a customer with a phone and no email (asked, by SMS), the first paid in two payments (asked
+    once). ``asked`` lists who is to be asked: emails, and phones in E.164."""
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    customers: list[dict[str, Any]] = []
+    invoices: list[dict[str, Any]] = []
+    payments: list[dict[str, Any]] = []
+    asked: list[str] = []
+    for n in range(count):
+        first, last = AWKWARD_NAMES[n % len(AWKWARD_NAMES)] if n < len(AWKWARD_NAMES) else (fake.first_name(),
+                                                                                              fake.last_name())
+        cid = str(start_id + n)
+        kind = n % 5
+        email = f"{_ascii(first)}.{_ascii(last)}.{cid}@example.com"
+        phone = f"(212) 555-{1000 + n % 9000:04d}"
+        customer: dict[str, Any] = {"Id": cid, "GivenName": first, "FamilyName": last,
+                                    "DisplayName": f"{first} {last} ({cid})", "PrimaryPhone": {"FreeFormNumber": phone}}
+        if kind != 3:
+            customer["PrimaryEmailAddr"] = {"Address": email}
+        customers.append(customer)
+        amounts = (round(40 + (n * 37) % 460, 2), round(25 + (n * 53) % 300, 2))
+        ids = (str(start_id + 2 * n), str(start_id + 2 * n + 1))
+        for invoice_id, amount, day in zip(ids, amounts, ("2026-01-05", "2026-02-05"), strict=True):
+            invoices.append({"Id": invoice_id, "CustomerRef": {"value": cid}, "TxnDate": day, "Line": [
+                {"DetailType": "SalesItemLineDetail", "Amount": amount,
+                 "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1, "UnitPrice": amount}}]})
+        parts = {0: [(0, amounts[0])], 1: [(0, round(amounts[0] / 2, 2))], 2: [(1, amounts[1])],
+                 3: [(0, amounts[0])], 4: [(0, round(amounts[0] - 10, 2)), (0, 10.0)]}[kind]
+        for which, amount in parts:
+            payments.append({"Id": str(start_id + len(payments)), "CustomerRef": {"value": cid}, "TotalAmt": amount,
+                             "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": ids[which], "TxnType": "Invoice"}]}]})
+        if kind in (0, 4):
+            asked.append(email)
+        elif kind == 3:
+            asked.append("+1" + "".join(ch for ch in phone if ch.isdigit()))
+    return {"Customer": customers, "Invoice": invoices, "Payment": payments, "asked": asked}

@@ -203,7 +203,8 @@ def complete(location_id: str, redirect_response: str, expected_state: str, sett
                 conn, location_id, realm_id, company_name=name, location_name=crm.name if crm else None,
                 connected_by=connected_by)
             if crm is not None and crm.crm_conn_id:
-                integration = integrations.update_settings(conn, integration.id, {"crm_conn_id": crm.crm_conn_id})
+                integration = integrations.update_settings(conn, integration.id, {"crm_conn_id": crm.crm_conn_id},
+                                                          by=connected_by)
             conn.commit()
         replaced = tokens.save(integration.id, token)
     except BaseException:
@@ -286,10 +287,15 @@ def disconnect(integration_id: int, conn_id: str = config.QUICKBOOKS_CONN_ID, *,
     return integration
 
 
-def update_settings(integration_id: int, changes: Mapping[str, Any], url: str | None = None) -> Integration:
-    """Validate and save setting changes; a new ``crm_conn_id`` must name a HighLevel connection
-    whose token the CRM accepts for the integration's location."""
-    valid = integrations.validate_settings(changes)
+def update_settings(integration_id: int, changes: Mapping[str, Any], url: str | None = None, *,
+                    by: str | None = None) -> Integration:
+    """Validate and save setting changes, recorded as made by ``by`` (default: who runs the CLI);
+    a new ``crm_conn_id`` must name a HighLevel connection whose token the CRM accepts for the
+    integration's location."""
+    try:
+        valid = integrations.validate_settings(changes)
+    except integrations.InvalidSetting as exc:
+        raise SettingRejected(exc.key, str(exc)) from None
     url = url or config.database_url()
     with db.connect(url) as conn:
         current = integrations.require(conn, integration_id)
@@ -302,6 +308,9 @@ def update_settings(integration_id: int, changes: Mapping[str, Any], url: str | 
         except SyncError as exc:  # missing connection, token refused, location unknown to it
             raise SettingRejected("crm_conn_id", str(exc)) from None
     with db.connect(url) as conn:
-        updated = integrations.update_settings(conn, integration_id, valid)
+        try:
+            updated = integrations.update_settings(conn, integration_id, valid, by=by or who_runs_the_cli())
+        except integrations.InvalidSetting as exc:
+            raise SettingRejected(exc.key, str(exc)) from None
         conn.commit()
     return updated

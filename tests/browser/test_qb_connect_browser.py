@@ -93,6 +93,7 @@ def test_connect_tick_review_save_settings_and_disconnect_inside_airflow(
 
     # The review checkbox right under the integration saves when ticked; the answer is in view.
     card = frame.locator(f"#integration-{integration.id}")
+    card.get_by_label("Review link").fill("https://g.page/r/MainStreetDental/review")
     card.get_by_label("Send review requests automatically").check()
     result = frame.locator(f"#result-{integration.id}")
     result.filter(has_text="Review requests will be sent automatically").wait_for()

@@ -60,7 +60,8 @@ def test_connect_list_set_disconnect(cli_env: dict[str, str], qbo: str) -> None:
     assert listed[0]["company_name"] == company and listed[0]["connected_by"].endswith("(command line)")
     assert company in cli(cli_env, "integrations", "list").stdout
 
-    changed = cli(cli_env, "integrations", "set", integration_id, "auto_send_review=true", "tax_mode=fold_into_lines")
+    changed = cli(cli_env, "integrations", "set", integration_id, "auto_send_review=true",
+                  "review_link=https://g.page/r/cli/review", "tax_mode=fold_into_lines")
     assert changed.returncode == 0, changed.stderr
     assert json.loads(changed.stdout)["auto_send_review"] is True
 

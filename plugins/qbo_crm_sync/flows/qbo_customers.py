@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qbo_crm_sync.errors import ApiError, AuthError, DuplicateName, RetryableError, StaleObject
-from qbo_crm_sync.flows import extraction, qbo_batch_log
+from qbo_crm_sync.flows import extraction, qbo_batch_log, qbo_changes
 from qbo_crm_sync.flows.job import Job
 from qbo_crm_sync.store import db, tracking, watermarks
 from qbo_crm_sync.store.db import Connection
@@ -48,8 +48,8 @@ log = logging.getLogger(__name__)
 PURPOSE = "customers"
 MIRROR_STREAM = "qbo_customer_mirror"
 NAME_MAX = 500
-CDC_MAX_OBJECTS = 1000
-CDC_MAX_AGE = timedelta(days=29)
+CDC_MAX_OBJECTS = qbo_changes.CDC_MAX_OBJECTS
+CDC_MAX_AGE = qbo_changes.CDC_MAX_AGE
 # CDC from a little before the last refresh: QBO's change index trails its writes.
 OVERLAP = timedelta(minutes=5)
 BATCH_ITEMS = 30
@@ -141,26 +141,19 @@ def mirror_put(conn: Connection, integration_id: int, customers: list[dict[str, 
 
 def refresh_mirror(job: Job) -> dict[str, Any]:
     """Bring the mirror up to date: the whole customer list the first time (or after 29 days),
-    else one CDC call; a CDC answer at its 1000-object cap falls back to a paged query."""
-    from qbo_crm_sync.hooks.quickbooks import query_time, quote
-
+    else the changes since the last refresh (flows/qbo_changes.py: one CDC call, or a paged query
+    when CDC answered at its 1000-object cap)."""
     integration = job.integration
     with job.connect() as conn:
         mark = watermarks.get(conn, integration.id, MIRROR_STREAM)
     started = datetime.now(UTC).replace(microsecond=0)
-    how = "cdc"
     if mark is None or started - mark > CDC_MAX_AGE:
         how = "full"
         rows = list(job.qbo.query("SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY Id"))
     else:
-        rows = job.qbo.cdc(["Customer"], mark - OVERLAP).get("Customer", [])
-        if len(rows) >= CDC_MAX_OBJECTS:
-            how = "query"
-            # A QBO query, not SQL: the literal goes through quote().
-            rows = list(job.qbo.query(
-                "SELECT * FROM Customer"  # noqa: S608
-                f" WHERE MetaData.LastUpdatedTime >= {quote(query_time(mark - OVERLAP))}"
-                " AND Active IN (true, false) ORDERBY MetaData.LastUpdatedTime"))
+        changes = qbo_changes.changed_since(job, ["Customer"], mark - OVERLAP,
+                                            where={"Customer": "Active IN (true, false)"}, now=started)
+        how, rows = changes.how, changes.rows["Customer"]
     with job.connect() as conn:
         mirror_put(conn, integration.id, rows)
         watermarks.advance(conn, integration.id, MIRROR_STREAM, started)

@@ -49,6 +49,8 @@ PAGE_SIZE = 100
 SEARCH_PAGE_SIZE = 100
 # The most contacts one POST /contacts/search answers (its ``pageLimit`` maximum).
 SEARCH_PAGE_MAX = 500
+# Messages of a conversation per page (the API's default is 20).
+MESSAGES_PAGE_SIZE = 50
 
 
 class DuplicateContact(ApiError):
@@ -441,6 +443,31 @@ class HighLevelHook(BaseHook):
             version=self.settings.conversations_version,
             idempotent=False,
         )
+
+    def conversations_of(self, contact_id: str) -> list[dict[str, Any]]:
+        """The location's conversations with one contact (``GET /conversations/search``)."""
+        body = self._request("GET", "/conversations/search", kind="read",
+                             params={"locationId": self.location_id, "contactId": contact_id, "limit": 100},
+                             version=self.settings.conversations_version)
+        return [c for c in body.get("conversations") or [] if isinstance(c, dict)]
+
+    def conversation_messages(self, conversation_id: str, page_limit: int = MESSAGES_PAGE_SIZE
+                              ) -> Iterator[dict[str, Any]]:
+        """A conversation's messages, newest first, page after page (``lastMessageId`` paging).
+
+        HighLevel's reference shows the page inside a ``messages`` object; its OpenAPI document
+        shows it at the top level: both are read."""
+        params: dict[str, Any] = {"limit": page_limit}
+        while True:
+            body = self._request("GET", f"/conversations/{conversation_id}/messages", kind="read",
+                                 params=params, version=self.settings.conversations_version)
+            page = body.get("messages") if isinstance(body.get("messages"), dict) else body
+            messages = [m for m in page.get("messages") or [] if isinstance(m, dict)]
+            yield from messages
+            last = page.get("lastMessageId") or (messages[-1].get("id") if messages else None)
+            if not page.get("nextPage") or not messages or not last or last == params.get("lastMessageId"):
+                return
+            params = {**params, "lastMessageId": last}
 
 
 __all__ = ["DuplicateContact", "HighLevelHook", "HighLevelSettings", "error_for_response", "is_not_found"]

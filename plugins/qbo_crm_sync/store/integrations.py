@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
@@ -20,9 +22,34 @@ STATUSES = ("connected", "needs_reauth", "disconnected")
 LOCATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TAX_MODES = ("auto", "total_tax", "fold_into_lines")
 
+# What a review request may say: the customer's first name ("there" when QBO has none), the
+# company's name, and the review link. Each template must carry the link.
+REVIEW_PLACEHOLDERS = ("first_name", "company", "review_link")
+REVIEW_LINK_MAX = 2000
+REVIEW_SUBJECT_MAX = 200
+REVIEW_EMAIL_MAX = 5000
+# Three SMS segments of plain text; the link and the name come on top.
+REVIEW_SMS_MAX = 480
+
 DEFAULT_SETTINGS: dict[str, Any] = {
-    # Send a review request when a customer's first invoice is fully paid.
+    # Send a review request when a customer's first invoice is fully paid (needs review_link). The
+    # value at the moment of each payment decides: ticking it later sends nothing for past payments.
     "auto_send_review": False,
+    # Where customers leave a review (e.g. the Google Business Profile review link).
+    "review_link": None,
+    # The review request: an email when the contact has an email, else an SMS.
+    "review_email_subject": "How did we do, {first_name}?",
+    "review_email_template": (
+        "Hi {first_name},\n\n"
+        "Thank you for choosing {company}. We hope you are happy with our work!\n\n"
+        "Would you take a minute to tell others about it? Your review helps us a lot:\n"
+        "{review_link}\n\n"
+        "Thank you,\n{company}"
+    ),
+    "review_sms_template": (
+        "Hi {first_name}, thank you for choosing {company}! Would you take a minute to leave us a "
+        "review? {review_link}"
+    ),
     # QBO Item id per CRM payment source type (entitySourceType, e.g. "funnel"); "default" is the
     # fallback for types without their own entry.
     "item_mapping": {},
@@ -52,9 +79,57 @@ def _is_str_map(value: Any) -> bool:
     )
 
 
+def _is_review_link(value: Any) -> bool:
+    if not isinstance(value, str) or not value or len(value) > REVIEW_LINK_MAX or any(c.isspace() for c in value):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "." in (parts.hostname or "")
+
+
+def template_problem(value: Any, max_length: int, needs_link: bool, one_line: bool = False) -> str | None:
+    """Why ``value`` cannot be a review request template, or None when it can."""
+    if not isinstance(value, str) or not value.strip():
+        return "a text (it cannot be empty)"
+    if len(value) > max_length:
+        return f"at most {max_length} characters (it has {len(value)})"
+    if one_line and ("\n" in value or "\r" in value):
+        return "one line"
+    try:
+        fields = [name for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        return f"a template whose braces pair up ({exc}; write {{{{ and }}}} for a brace itself)"
+    unknown = sorted({f for f in fields if f not in REVIEW_PLACEHOLDERS})
+    if unknown:
+        return (f"a template using only {', '.join('{' + p + '}' for p in REVIEW_PLACEHOLDERS)} "
+                f"(not {', '.join('{' + u + '}' for u in unknown)})")
+    if needs_link and "review_link" not in fields:
+        return "a template containing {review_link}"
+    return None
+
+
+# key -> (max length, needs {review_link}, one line)
+_TEMPLATES: dict[str, tuple[int, bool, bool]] = {
+    "review_email_subject": (REVIEW_SUBJECT_MAX, False, True),
+    "review_email_template": (REVIEW_EMAIL_MAX, True, False),
+    "review_sms_template": (REVIEW_SMS_MAX, True, False),
+}
+
+
+def _template(max_length: int, needs_link: bool, one_line: bool = False) -> Any:
+    return lambda v: template_problem(v, max_length, needs_link, one_line) is None
+
+
 # key -> (check, what a valid value looks like)
 _VALIDATORS: dict[str, tuple[Any, str]] = {
     "auto_send_review": (lambda v: isinstance(v, bool), "true or false"),
+    "review_link": (lambda v: v is None or _is_review_link(v),
+                    f"an http(s) address with a host name, at most {REVIEW_LINK_MAX} characters, or null"),
+    "review_email_subject": (_template(REVIEW_SUBJECT_MAX, needs_link=False, one_line=True),
+                             f"one line of at most {REVIEW_SUBJECT_MAX} characters"),
+    "review_email_template": (_template(REVIEW_EMAIL_MAX, needs_link=True),
+                              f"a text of at most {REVIEW_EMAIL_MAX} characters containing {{review_link}}"),
+    "review_sms_template": (_template(REVIEW_SMS_MAX, needs_link=True),
+                            f"a text of at most {REVIEW_SMS_MAX} characters containing {{review_link}}"),
     "item_mapping": (_is_str_map, "an object mapping source type to QBO Item id (strings)"),
     "deposit_account_id": (
         lambda v: v is None or (isinstance(v, str) and v != ""),
@@ -141,8 +216,20 @@ class Integration:
         return f"{self.location_name} ({self.location_id})" if self.location_name else self.location_id
 
 
-def validate_settings(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Check keys and value types; return the changes as a plain dict."""
+class InvalidSetting(ConfigurationError, ValueError):
+    """A setting value refused, naming the setting (``key``) so a form can show it by its field."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def validate_settings(changes: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Check keys and value types; return the changes as a plain dict.
+
+    With ``current`` (the stored settings), also what the changes mean together with them: review
+    requests cannot be turned on, nor their link removed while they are on, without a review link.
+    """
     unknown = sorted(set(changes) - set(_VALIDATORS))
     if unknown:
         raise ConfigurationError(
@@ -151,7 +238,16 @@ def validate_settings(changes: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in changes.items():
         check, expected = _VALIDATORS[key]
         if not check(value):
-            raise ConfigurationError(f"Setting {key!r} must be {expected}, got {type(value).__name__}")
+            if key in _TEMPLATES:
+                expected = template_problem(value, *_TEMPLATES[key]) or expected
+            shown = f"{value!r}"[:80] if isinstance(value, str) else type(value).__name__
+            raise InvalidSetting(key, f"Setting {key!r} must be {expected}, got {shown}")
+    if current is not None and ("auto_send_review" in changes or "review_link" in changes):
+        merged = {**DEFAULT_SETTINGS, **current, **changes}
+        if merged["auto_send_review"] and not merged["review_link"]:
+            key = "review_link" if "review_link" in changes else "auto_send_review"
+            raise InvalidSetting(key, "Review requests need a review link: set review_link (where customers "
+                                      "leave their review) before sending them automatically")
     return dict(changes)
 
 
@@ -247,10 +343,35 @@ def set_status(
     return Integration.from_row(row)
 
 
-def update_settings(conn: Connection, id: int, changes: Mapping[str, Any]) -> Integration:
-    """Merge validated ``changes`` into the integration's settings; return the updated integration."""
-    valid = validate_settings(changes)
-    row = conn.execute(query("integration_update_settings"), {"id": id, "changes": Jsonb(valid)}).fetchone()
-    if row is None:
-        raise IntegrationNotFound(f"No integration with id {id}")
+def update_settings(conn: Connection, id: int, changes: Mapping[str, Any], *, by: str | None = None) -> Integration:
+    """Merge validated ``changes`` into the integration's settings and record, in the same
+    transaction, the values that changed with the time and ``by`` (who changed them); return the
+    updated integration."""
+    with conn.transaction():
+        stored = conn.execute(query("integration_settings_lock"), {"id": id}).fetchone()
+        if stored is None:
+            raise IntegrationNotFound(f"No integration with id {id}")
+        current = {**DEFAULT_SETTINGS, **(stored["settings"] or {})}
+        valid = validate_settings(changes, stored["settings"] or {})
+        row = conn.execute(query("integration_update_settings"), {"id": id, "changes": Jsonb(valid)}).fetchone()
+        assert row is not None
+        changed = {k: v for k, v in valid.items() if current.get(k) != v}
+        if changed:
+            conn.execute(query("integration_setting_change_put"),
+                         {"integration_id": id, "changed_by": by, "changes": Jsonb(changed)})
     return Integration.from_row(row)
+
+
+def setting_at(conn: Connection, id: int, key: str, at: datetime) -> Any:
+    """What setting ``key`` of the integration was at the moment ``at``: the latest recorded change
+    of it at or before then, else its default (settings changed before the history began count
+    from the moment it began)."""
+    if key not in DEFAULT_SETTINGS:
+        raise KeyError(key)
+    row = conn.execute(query("integration_setting_at"), {"integration_id": id, "key": key, "at": at}).fetchone()
+    return row["value"] if row is not None else DEFAULT_SETTINGS[key]
+
+
+def setting_history(conn: Connection, id: int, key: str | None = None) -> list[dict[str, Any]]:
+    """The recorded changes of the integration's settings (of one key when given), oldest first."""
+    return list(conn.execute(query("integration_setting_history"), {"integration_id": id, "key": key}).fetchall())

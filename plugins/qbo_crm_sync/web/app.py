@@ -346,7 +346,7 @@ def save_settings(request: Request, integration_id: int, posted: PostedForm) -> 
     form = settings_form.parse(posted.form)
     if form.valid:
         try:
-            integrations_registry.update_settings(integration_id, form.changes)
+            integrations_registry.update_settings(integration_id, form.changes, by=posted.user.name)
         except integrations_registry.SettingRejected as exc:
             form.errors[exc.key] = str(exc)
         except SyncError as exc:

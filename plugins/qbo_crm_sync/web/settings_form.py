@@ -1,8 +1,10 @@
 """The per-integration settings forms: form fields to setting values, with messages per field.
 
 An integration card carries two forms that save through the same validated path: the review
-checkbox right under the integration (``part=review``) and the collapsed settings (``part=settings``).
-Each form saves only its own fields, so a form never resets a setting it does not show.
+requests right under the integration (``part=review``: the checkbox, the review link and the
+message templates) and the collapsed settings (``part=settings``). Each form saves only its own
+fields, so a form never resets a setting it does not show. A template left empty goes back to its
+default text.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qbo_crm_sync.errors import ConfigurationError
-from qbo_crm_sync.store.integrations import TAX_MODES, validate_settings
+from qbo_crm_sync.store.integrations import DEFAULT_SETTINGS, TAX_MODES, validate_settings
 
+TEMPLATES = ("review_email_subject", "review_email_template", "review_sms_template")
 PARTS: dict[str, tuple[str, ...]] = {
-    "review": ("auto_send_review",),
+    "review": ("auto_send_review", "review_link", *TEMPLATES),
     "settings": ("deposit_account_id", "tax_mode", "tax_code_id", "crm_conn_id", "item_mapping", "include_test_mode"),
 }
 CHECKBOXES = ("auto_send_review", "include_test_mode")
-OPTIONAL_TEXT = ("deposit_account_id", "crm_conn_id", "tax_code_id")
+OPTIONAL_TEXT = ("deposit_account_id", "crm_conn_id", "tax_code_id", "review_link")
 MAX_TEXT = 4000
+# Longer than any template may be, so that an overlong one is refused with its limit, not cut.
+MAX_TEMPLATE = 10000
 TAX_MODE_LABELS = {
     "auto": "By company: folded for US companies, booked as tax elsewhere",
     "total_tax": "CRM tax booked as tax (and discounts as discount lines)",
@@ -76,6 +81,8 @@ def parse(form: Mapping[str, Any]) -> SettingsForm:
     for key in keys:
         if key in CHECKBOXES:
             values[key] = form.get(key) == "on"
+        elif key in TEMPLATES:
+            values[key] = str(form.get(key) or "").replace("\r\n", "\n").strip()[:MAX_TEMPLATE]
         else:
             values[key] = str(form.get(key) or "").strip()[:MAX_TEXT]
     result = SettingsForm(values=values, part=part)
@@ -85,6 +92,8 @@ def parse(form: Mapping[str, Any]) -> SettingsForm:
             candidates[key] = values[key]
         elif key in OPTIONAL_TEXT:
             candidates[key] = values[key] or None
+        elif key in TEMPLATES:
+            candidates[key] = values[key] or DEFAULT_SETTINGS[key]
         elif key == "item_mapping":
             try:
                 candidates[key] = json.loads(values[key] or "{}")

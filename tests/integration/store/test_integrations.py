@@ -59,7 +59,8 @@ def test_set_status(conn: db.Connection, integration: Integration) -> None:
 
 
 def test_update_settings_merges_and_validates(conn: db.Connection, integration: Integration) -> None:
-    updated = integrations.update_settings(conn, integration.id, {"auto_send_review": True})
+    updated = integrations.update_settings(conn, integration.id, {"auto_send_review": True,
+                                                                  "review_link": "https://g.page/r/acme/review"})
     updated = integrations.update_settings(
         conn,
         integration.id,

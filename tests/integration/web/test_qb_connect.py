@@ -384,7 +384,8 @@ def test_review_checkbox_sits_under_each_integration_and_saves_only_itself(admin
     assert card.count('name="auto_send_review"') == 1
 
     path = f"{PREFIX}/integrations/{integration.id}/settings"
-    answer = admin.post(path, data={"csrf_token": csrf_of(admin), "part": "review", "auto_send_review": "on"})
+    answer = admin.post(path, data={"csrf_token": csrf_of(admin), "part": "review", "auto_send_review": "on",
+                                    "review_link": "https://g.page/r/MainSt/review"})
     assert answer.status_code == 303 and answer.headers["location"] == f"{PREFIX}/#result-{integration.id}"
     assert flash_of(admin) == f"ok: Integration {integration.id}: Review requests will be sent automatically."
     with db.connect(db_url) as conn:

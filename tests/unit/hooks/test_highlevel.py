@@ -227,3 +227,28 @@ def test_server_max_lowers_the_budget():
     throttle = hook.get_conn().throttle
     assert throttle.limit_for("loc-max") == 7
     assert throttle.limit_for("another-location") == 100
+
+
+def test_conversation_messages_page_by_last_message_id_in_either_shape():
+    """The API reference nests the page in ``messages``; the OpenAPI document does not: both read."""
+    pages = {None: (["m5", "m4"], True), "m4": (["m3", "m2"], True), "m2": (["m1"], False)}
+
+    def reply(req):
+        q = query_of(req)
+        last = q.get("lastMessageId", [None])[0]
+        ids, more = pages[last]
+        page = {"lastMessageId": ids[-1], "nextPage": more, "messages": [{"id": i} for i in ids]}
+        return 200, ({"messages": page} if last != "m4" else page)
+
+    hook, adapter = wired(reply)
+    assert [m["id"] for m in hook.conversation_messages("conv1", page_limit=2)] == ["m5", "m4", "m3", "m2", "m1"]
+    assert [urlsplit(r.url).path for r in adapter.requests] == ["/conversations/conv1/messages"] * 3
+    assert all(r.headers["Version"] == "2021-04-15" for r in adapter.requests)
+
+
+def test_conversations_of_a_contact():
+    hook, adapter = wired([(200, {"conversations": [{"id": "conv1", "contactId": "c1"}], "total": 1})])
+    assert [c["id"] for c in hook.conversations_of("c1")] == ["conv1"]
+    q = query_of(adapter.requests[0])
+    assert q["locationId"] == ["loc-1"] and q["contactId"] == ["c1"]
+    assert adapter.requests[0].headers["Version"] == "2021-04-15"
