@@ -44,6 +44,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from qbo_crm_sync.errors import ConfigurationError
+
 SHAPE_REPORT = "QuickBooks Online customer list export (combined name, phone and address cells)"
 SHAPE_COLUMNS = "customer CSV with one column per field"
 
@@ -81,7 +83,7 @@ _FOOTER = re.compile(r"^(total\b|.*\b(accrual|cash) basis\b|\w+day,? \w+ \d{1,2}
 ENCODINGS = ("auto", "utf-8", "windows-1252")
 
 
-class CsvFileError(ValueError):
+class CsvFileError(ConfigurationError):
     """The file cannot be read as a customer CSV: ``line`` (1-based, or None for the whole file)
     and ``problem`` say where and what."""
 
