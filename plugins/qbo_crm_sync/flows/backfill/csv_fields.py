@@ -98,7 +98,7 @@ def to_rows(chunk: RawChunk, layout: Layout, seen: SeenIds) -> Rows:
 
     source_ids = _source_ids(cell.get("qbo_id", empty), customer, email, given, family, phone, mobile)
     read_cells = [cell[name] for name in layout.columns]
-    hashes = [hashlib.sha256("\x1f".join(v.strip() for v in row).encode("utf-8")).hexdigest()
+    hashes = [hashlib.sha256("\x1f".join((v or "").strip() for v in row).encode("utf-8")).hexdigest()
               for row in zip(*read_cells, strict=True)] if read_cells else [""] * len(records)
 
     frame = pd.DataFrame({

@@ -207,8 +207,10 @@ def scan(layout: Layout) -> Scan:
     try:
         return _scan(layout)
     except _NotThisEncoding as exc:
-        if layout.encoding != "utf-8" or layout.encoding_chosen:
+        if layout.encoding_chosen or layout.encoding == "utf-8-sig":
             raise CsvFileError(layout.path, exc.line, exc.problem) from None
+        if layout.encoding == "cp1252":  # the first lines were not UTF-8 already
+            raise CsvFileError(layout.path, exc.line, f"neither UTF-8 nor Windows-1252 text ({exc.problem})") from None
         try:
             return _scan(replace(layout, encoding="cp1252"))
         except _NotThisEncoding as again:
@@ -313,7 +315,11 @@ def _is_data(cells: list[str], layout: Layout) -> bool:
     filled = [c for c in cells if c.strip()]
     if not filled:
         return False
-    return not (layout.shape == SHAPE_REPORT and len(filled) == 1 and _FOOTER.match(filled[0].strip()))
+    if layout.shape != SHAPE_REPORT or not _FOOTER.match(filled[0].strip()):
+        return True
+    # A report's total or time stamp line: its first cell says so and it names nobody to reach.
+    reach = [layout.columns[f] for f in ("email", "phones", "phone", "mobile", "full_name") if f in layout.columns]
+    return any(i < len(cells) and cells[i].strip() for i in reach)
 
 
 def _decodes(data: bytes, codec: str) -> bool:
