@@ -213,12 +213,18 @@ def phone_digits(number: str | None) -> str | None:
 
 def payload_hash(payload: dict[str, Any]) -> str:
     """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8): equal payloads, equal hashes."""
-    return hashlib.sha256(_CANONICAL.encode(payload).encode("utf-8")).hexdigest()
+    if all(type(v) is str for v in payload.values()) and all(type(k) is str for k in payload):
+        # The same text json.dumps writes for a flat object of strings, without its per-call machinery.
+        text = "{" + ",".join(f"{_json_text(k)}:{_json_text(payload[k])}" for k in sorted(payload)) + "}"
+    else:
+        text = _CANONICAL.encode(payload)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False), without building
 # an encoder per call.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_json_text = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept (ensure_ascii=False)
 
 
 def _as_dicts(raw: pd.Series) -> pd.Series:

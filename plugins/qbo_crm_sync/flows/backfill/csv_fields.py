@@ -36,6 +36,8 @@ _MOBILE_LABELS = frozenset({"mobile", "cell"})
 _PHONE_LABELS = frozenset({"phone", "main", "work", "home", "other"})
 _STATE_POSTAL = re.compile(r"(?P<state>[A-Za-z]{2,3})\.?\s+(?P<postal>[A-Za-z0-9]{3,5}(?:[ -][A-Za-z0-9]{3,4})?)")
 _POSTAL = re.compile(r"[0-9]{4,5}(?:-[0-9]{4})?")
+# "street, city, ST 12345": most US addresses, read without splitting.
+_US_ADDRESS = re.compile(r"(?P<street>[^,\n]*[^,\s]), (?P<city>[^,\n]*[^,\s]), (?P<state>[A-Z]{2}) (?P<postal>[0-9]{5}(?:-[0-9]{4})?)")
 _TRAILING_STATE_POSTAL = re.compile(r"(?P<rest>.*?)[\s,]+(?P<state>[A-Z]{2})\s+(?P<postal>[0-9]{5}(?:-[0-9]{4})?)")
 
 
@@ -59,7 +61,7 @@ class SeenIds:
         seen = self._seen
         repeated = np.zeros(len(source_ids), dtype=bool)
         for position, sid in enumerate(source_ids):
-            key = int(hashlib.blake2b(sid.encode(), digest_size=8).hexdigest(), 16)
+            key = hash(sid)  # 64 bits, stable within the process that reads the file
             if key in seen:
                 repeated[position] = True
             else:
@@ -186,6 +188,9 @@ def _address(value: str | None) -> tuple[str | None, str | None, str | None, str
     """(street, city, state, postal code, country) from a one-cell address."""
     if not value or not value.strip():
         return None, None, None, None, None
+    usual = _US_ADDRESS.fullmatch(value)
+    if usual is not None:
+        return usual["street"], usual["city"], usual["state"], usual["postal"], None
     parts = [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
     country = state = postal = city = None
     if len(parts) >= 2 and _country_code(parts[-1]):
