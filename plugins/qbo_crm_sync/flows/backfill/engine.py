@@ -192,7 +192,10 @@ def _plan_queued(work: Job, fresh: set[str], plans: dict[str, int], report: RunR
     from qbo_crm_sync.flows.contacts.plan import plan
 
     with work.connect() as conn:
-        items = [i for i in outbox.waiting(conn, work.integration.id, work.flow) if i.source_id in fresh]
+        items = [outbox.Item(r["source_id"], r["payload"], r["payload_hash"], r["match_key"])
+                 for r in conn.execute(query("outbox_get_ids"), {"integration_id": work.integration.id,
+                                                                 "flow": work.flow,
+                                                                 "source_ids": sorted(fresh)}).fetchall()]
     if not items:
         return
     index = mirror.index_for(work, [i.source_id for i in items], [i.payload for i in items])
