@@ -29,7 +29,7 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results.json"
-SCENARIOS = ("contacts", "receipts")
+SCENARIOS = ("contacts", "receipts", "backfill")
 _SIZE_PARAMS = ("transactions", "receipts", "size", "n", "count", "rows")
 _DB_PARAMS = ("db_url", "database_url", "url")
 
@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="HighLevel's 10 s burst window scaled down to this (the limit stays 100)")
     parser.add_argument("--qbo-window-s", type=float, default=None,
                         help="QuickBooks' 60 s window scaled down to this (default: the receipts scenario's own)")
+    parser.add_argument("--backfill-rows", type=int, default=1_000_000,
+                        help="rows of the generated QBO export for the CSV backfill scenario")
     parser.add_argument("--only", choices=SCENARIOS, help="run one scenario; the others keep their figures")
     return parser.parse_args(argv)
 
@@ -98,6 +100,8 @@ def call_arguments(run: Any, db_url: str, args: argparse.Namespace, name: str) -
     wanted: dict[str, Any] = {}
     if name == "contacts":
         wanted |= {"contacts": args.contacts, "transform_rows": args.rows_100k, "window_s": args.window_s}
+    elif name == "backfill":
+        wanted |= {"rows": args.backfill_rows}
     else:  # the receipts flow writes to QuickBooks: its window is QuickBooks' own
         if args.receipts is not None:
             wanted |= dict.fromkeys(_SIZE_PARAMS, args.receipts)

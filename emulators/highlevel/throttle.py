@@ -61,7 +61,14 @@ class RateLimits:
         return allowed, self._headers(remaining, max(self.daily_limit - used, 0))
 
     def exhausted_headers(self) -> dict[str, str]:
-        return self._headers(0, 0)
+        """The headers of a 429 from a throttling storm (a fault the tests inject): the burst is spent,
+        the day's budget is what it is. The storm is judged before the request's location is known,
+        so the day's figure is the busiest location's; a 429 that reports a spent day
+        (``X-RateLimit-Daily-Remaining: 0``) means the day, and clients stop for it."""
+        day = int(time.time() // 86_400)
+        with self._lock:
+            used = max((n for d, n in self._days.values() if d == day), default=0)
+        return self._headers(0, max(self.daily_limit - used, 0))
 
     def _headers(self, remaining: int, daily_remaining: int) -> dict[str, str]:
         return {

@@ -45,3 +45,13 @@ def fernet_key() -> str:
             "Generate one with `python -m qbo_crm_sync keygen` and keep it secret."
         )
     return key
+
+
+IMPORT_DIR_ENV = "SYNC_IMPORT_DIR"
+
+
+def import_dir() -> Path:
+    """The folder CSV backfills read their files from and write their reports to
+    (``SYNC_IMPORT_DIR``, default ``import/`` in the project: mounted there by docker-compose)."""
+    value = os.environ.get(IMPORT_DIR_ENV)
+    return Path(value).expanduser() if value else PROJECT_ROOT / "import"

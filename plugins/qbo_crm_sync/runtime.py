@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,12 @@ def run_step(flow_module: str, step: str, ref: Mapping[str, Any], context: Mappi
                 f"integration {integration.id} is {integration.status}: {integration.status_reason or 'no reason given'}")
         run_id = tracking.start_run(conn, integration.id, flow, ctx)
         conn.commit()
-    job = Job(db_url=url, integration=integration, run_id=run_id, ctx=ctx, flow=flow, params=dict(params or {}))
+    job_params = dict(params or {})
+    interval = past_data_interval(context)
+    if interval is not None:
+        job_params["data_interval"] = interval
+        log.info("This run covers the past data interval [%s, %s): extracting exactly that window", *interval)
+    job = Job(db_url=url, integration=integration, run_id=run_id, ctx=ctx, flow=flow, params=job_params)
     started = time.monotonic()
     try:
         counts = getattr(module, step)(job) or {}
@@ -84,6 +90,64 @@ def run_step(flow_module: str, step: str, ref: Mapping[str, Any], context: Mappi
         _merge_run(conn, run_id, step, counts, time.monotonic() - started)
         conn.commit()
     return {"integration_id": integration.id, "location_id": integration.location_id, "run_id": run_id, **counts}
+
+
+# A run whose data interval ended longer ago than this re-runs the past (``airflow backfill create``,
+# or a cleared old run): scheduled runs start right after their interval ends.
+PAST_INTERVAL_AFTER = timedelta(minutes=15)
+
+
+def past_data_interval(context: Mapping[str, Any], now: datetime | None = None) -> tuple[datetime, datetime] | None:
+    """``(data_interval_start, data_interval_end)`` when this run covers a past range: a backfill
+    run, or an interval that ended more than PAST_INTERVAL_AFTER ago; None for a current run."""
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is None or end is None or not end > start:
+        return None
+    dag_run = context.get("dag_run")
+    run_type = str(getattr(dag_run, "run_type", "") or "").lower()
+    start, end = _utc(start), _utc(end)
+    if "backfill" in run_type or end < (now or datetime.now(UTC)) - PAST_INTERVAL_AFTER:
+        return start, end
+    return None
+
+
+def _utc(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def backfill_integration(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The integration a backfill's trigger form names (its id or its CRM location id; none: the only
+    connected one), as a stage ``ref``; fails saying which integrations there are."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from qbo_crm_sync import config
+    from qbo_crm_sync.store import db, integrations
+    from qbo_crm_sync.store.migrate import migrate
+
+    url = config.database_url()
+    applied = migrate(url)
+    if applied:
+        log.info("Applied store migrations: %s", ", ".join(applied))
+    with db.connect(url) as conn:
+        known = integrations.list_all(conn)
+    wanted = str(params.get("integration") or "").strip()
+    listing = "; ".join(f"{i.id} (location {i.location_id}, {i.status})" for i in known) or "none"
+    if wanted:
+        found = [i for i in known if str(i.id) == wanted or i.location_id == wanted]
+    else:
+        found = [i for i in known if i.is_active]
+        if len(found) > 1:
+            raise AirflowFailException(f"Several integrations are connected: name one in the form's 'integration' "
+                                       f"field. Integrations: {listing}")
+    if not found:
+        raise AirflowFailException(f"No integration {wanted or 'connected'}: integrations are {listing}")
+    chosen = found[0]
+    if not chosen.is_active:
+        raise AirflowFailException(f"Integration {chosen.id} is {chosen.status}"
+                                   f"{': ' + chosen.status_reason if chosen.status_reason else ''}: reconnect it first")
+    log.info("Backfilling integration %s (location %s, realm %s)", chosen.id, chosen.location_id, chosen.realm_id)
+    return {"integration_id": chosen.id, "location_id": chosen.location_id, "realm_id": chosen.realm_id}
 
 
 def _merge_run(conn: Any, run_id: int, step: str, counts: Mapping[str, Any], seconds: float,

@@ -11,10 +11,15 @@ from pathlib import Path
 import pytest
 
 from qbo_crm_sync.dag_defaults import OWNER, TAGS
-from qbo_crm_sync.dag_factory import GROUP_ID, MAP_INDEX_TEMPLATE, STEPS
+from qbo_crm_sync.dag_factory import BACKFILL_STEPS, GROUP_ID, MAP_INDEX_TEMPLATE, STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
+BACKFILLS = {"contacts_csv_backfill", "qbo_customers_backfill"}
+
+
+def scheduled(dagbag) -> list:
+    return [d for d in dagbag.dags.values() if d.dag_id not in BACKFILLS]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +95,7 @@ def test_each_integration_runs_its_own_chain_of_stages(dagbag) -> None:
     its own extract → transform → load → report chain and one integration's failure stops no other."""
     from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
-    for dag in dagbag.dags.values():
+    for dag in scheduled(dagbag):
         assert set(dag.task_ids) == {"integrations", *STEPS, "summary"}, dag.dag_id
         group = dag.task_group_dict[GROUP_ID]
         assert isinstance(group, MappedTaskGroup), dag.dag_id
@@ -112,7 +117,7 @@ def test_each_integration_runs_its_own_chain_of_stages(dagbag) -> None:
 def test_the_summary_decides_the_run(dagbag) -> None:
     """`summary` waits for every integration's chain whatever its outcome and is the only leaf, so
     the run's state is its verdict."""
-    for dag in dagbag.dags.values():
+    for dag in scheduled(dagbag):
         summary = dag.task_dict["summary"]
         assert summary.trigger_rule == "all_done", dag.dag_id
         assert summary.get_closest_mapped_task_group() is None and not summary.is_mapped, dag.dag_id
@@ -142,3 +147,49 @@ def test_connection_types_are_registered() -> None:
     behaviours = manager.field_behaviours
     assert behaviours.get("quickbooks", {}).get("relabeling", {}).get("login") == "Client ID"
     assert behaviours.get("highlevel", {}).get("relabeling", {}).get("password") == "Private Integration Token"
+
+
+def test_backfills_are_manual_with_a_validated_trigger_form(dagbag) -> None:
+    """Backfills run only when triggered, one at a time, through integration → check → backfill →
+    report, with a form whose fields carry JSON-schema types, descriptions and safe defaults."""
+    assert BACKFILLS <= set(dagbag.dag_ids)
+    for dag_id in BACKFILLS:
+        dag = dagbag.dags[dag_id]
+        assert dag.schedule is None and dag.max_active_runs == 1 and "backfill" in dag.tags, dag_id
+        assert [t.task_id for t in dag.topological_sort()] == ["integration", *(t for t, _ in BACKFILL_STEPS)]
+        params = dag.params
+        for name in ("integration", "dry_run", "chunk_size", "customers", "burst_share", "daily_reserve"):
+            param = params.get_param(name)
+            assert param.schema.get("type") and param.description, (dag_id, name)
+        assert params["dry_run"] is True, dag_id  # nothing reaches the CRM unless asked
+        assert params.get_param("customers").schema["enum"], dag_id
+        assert 0 < params["burst_share"] < 1 and params["daily_reserve"] > 0, dag_id
+    form = dagbag.dags["contacts_csv_backfill"].params
+    assert form.get_param("encoding").schema["enum"] == ["auto", "utf-8", "windows-1252"]
+    assert form.get_param("customers").schema["enum"] == ["all", "active"]
+    assert dagbag.dags["qbo_customers_backfill"].params.get_param("customers").schema["enum"] == ["active", "all"]
+
+
+@pytest.mark.parametrize(("field", "value", "valid"), [
+    ("csv_file", "customers.csv", True),
+    ("csv_file", "2026/december export.csv", True),
+    ("csv_file", "../etc/passwd", False),
+    ("csv_file", "exports/../../secret.csv", False),
+    ("csv_file", "/etc/passwd", False),
+    ("chunk_size", 50, False),
+    ("chunk_size", 5000, True),
+    ("burst_share", 1.0, False),
+    ("encoding", "latin-9", False),
+    ("integration", "ve9EPM428h8vShlRW1KT", True),
+    ("integration", "12", True),
+    ("integration", "x'; DROP", False),
+])
+def test_the_trigger_form_refuses_bad_values(dagbag, field: str, value: object, valid: bool) -> None:
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    param = dagbag.dags["contacts_csv_backfill"].params.get_param(field)
+    if valid:
+        assert param.resolve(value) == value
+    else:
+        with pytest.raises(ParamValidationError):
+            param.resolve(value)

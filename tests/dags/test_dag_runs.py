@@ -202,3 +202,38 @@ def test_a_run_with_every_integration_skipped_fails(stack: Stack) -> None:
             f"(location {LOCATION}) is needs_reauth: refresh token superseded") in output
     with db.connect(stack.database_url) as conn:
         assert conn.execute("SELECT count(*) AS n FROM sync.run").fetchone()["n"] == 0
+
+
+def test_csv_backfill_dag_run_with_params(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`airflow dags test` with the trigger form's values: the file in the import folder becomes contacts,
+    the report and the rejected rows land beside each other."""
+    import shutil
+
+    from qbo_crm_sync.integrations_registry import connect
+
+    imports = tmp_path / "import"
+    imports.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "backfill" / "qbo_contact_list_utf8_bom.csv", imports / "export.csv")
+    monkeypatch.setenv("SYNC_IMPORT_DIR", str(imports))
+    crm_location(stack.highlevel_url, LOCATION, token=HL_TOKEN)
+    integration = connect(LOCATION, prompt=None, out=lambda _: None)
+
+    conf = {"integration": LOCATION, "csv_file": "export.csv", "dry_run": False, "chunk_size": 100}
+    result = airflow(dict(os.environ), "dags", "test", "contacts_csv_backfill", "-c", json.dumps(conf))
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    state, tis = last_run("contacts_csv_backfill")
+    assert state == "success" and {t for (t, _), (s, _) in tis.items() if s == "success"} == {
+        "integration", "check", "backfill", "report"}
+    assert len(crm_contacts(stack, LOCATION)) == 5
+    with db.connect(stack.database_url) as conn:
+        run = conn.execute("SELECT * FROM sync.run WHERE dag_id = 'contacts_csv_backfill'").fetchone()
+        backfill = conn.execute("SELECT * FROM sync.backfill").fetchone()
+    assert run["integration_id"] == integration.id and run["counts"]["rows_loaded"] == 5
+    assert backfill["status"] == "done" and backfill["rows_done"] == 7
+    reports = list((imports / "reports" / "contacts_csv_backfill").iterdir())
+    assert len(reports) == 1 and {p.name for p in reports[0].iterdir()} == {"report.md", "report.json", "rejected.csv"}
+
+    refused = airflow(dict(os.environ), "dags", "test", "contacts_csv_backfill", "-c",
+                      json.dumps({**conf, "csv_file": "../../etc/passwd"}))
+    assert refused.returncode != 0

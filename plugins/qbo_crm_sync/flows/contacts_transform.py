@@ -4,20 +4,27 @@ A payload holds what QBO says about the person (names, email, phone, company, bi
 and the location; what a write adds (the integration's tag and ``source`` on a create) and leaves
 out (details another CRM contact holds) is decided at load time, against the CRM's contacts.
 
-The work is column-wise pandas. Only the checks that need a library per value (phonenumbers,
-email-validator, the country lookup) run per *distinct* value, behind a process-wide cache, so a
-batch with many repeated values costs little more than its distinct values.
+The work is column-wise pandas. Customers come either as QBO Customer objects (a ``raw`` column of
+dicts or JSON text) or already flat, one column per field of :data:`CUSTOMER_FIELDS` (what a CSV
+reader builds without a dict per row); both meet in the same cleaning and mapping. Text is tidied
+once per *distinct* value, and the checks that need a library per value (phonenumbers,
+email-validator, the country lookup) run per distinct value behind a process-wide cache, so a
+batch with many repeated values costs little more than its distinct values. North American
+numbers written the usual ways are read to E.164 without the library (:func:`_nanp_e164`, tested
+against it); everything else goes through phonenumbers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -28,6 +35,22 @@ DEFAULT_REGION = "US"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _DOT_ATOM_LOCAL = rf"(?=.{{1,64}}$){_ATEXT}+(?:\.{_ATEXT}+)*"
 _EMAIL_MAX_BYTES = 254
+
+# The flat form of a QBO Customer: column name → its path in the Customer object.
+CUSTOMER_FIELDS: dict[str, tuple[str, ...]] = {
+    "GivenName": ("GivenName",),
+    "FamilyName": ("FamilyName",),
+    "DisplayName": ("DisplayName",),
+    "CompanyName": ("CompanyName",),
+    "PrimaryEmailAddr.Address": ("PrimaryEmailAddr", "Address"),
+    "PrimaryPhone.FreeFormNumber": ("PrimaryPhone", "FreeFormNumber"),
+    "Mobile.FreeFormNumber": ("Mobile", "FreeFormNumber"),
+    "BillAddr.Line1": ("BillAddr", "Line1"),
+    "BillAddr.City": ("BillAddr", "City"),
+    "BillAddr.CountrySubDivisionCode": ("BillAddr", "CountrySubDivisionCode"),
+    "BillAddr.PostalCode": ("BillAddr", "PostalCode"),
+    "BillAddr.Country": ("BillAddr", "Country"),
+}
 
 # payload key → flat column; the order here is the key order of every payload.
 _PAYLOAD_FIELDS = (
@@ -92,9 +115,10 @@ def to_contacts(
 ) -> pd.DataFrame:
     """Map QBO customers to HighLevel contact fields, one output row per input row.
 
-    ``customers`` needs ``source_id`` and ``raw`` (the Customer object as QBO returns it, a dict or
-    its JSON text); other columns are ignored. ``default_region`` is the phone region used when a
-    customer's billing country is missing or unknown.
+    ``customers`` needs ``source_id`` and either ``raw`` (the Customer object as QBO returns it, a
+    dict or its JSON text) or the flat columns of :data:`CUSTOMER_FIELDS` (any may be absent);
+    other columns are ignored. ``default_region`` is the phone region used when a customer's
+    billing country is missing or unknown.
 
     Returns the columns in ``OUTPUT_COLUMNS``: the ``payload`` dict (empty values left out), its
     ``payload_hash`` and the flat values the quality suite checks. ``email_valid`` and
@@ -104,22 +128,18 @@ def to_contacts(
     country that cannot be read as an ISO code is left out and the phone falls back to
     ``default_region``.
     """
-    raw = _as_dicts(customers["raw"]) if "raw" in customers else pd.Series([{}] * len(customers), dtype=object)
-    raw.index = customers.index
-
-    given = _text(raw, "GivenName")
-    family = _text(raw, "FamilyName")
-    display = _text(raw, "DisplayName")
-    company = _text(raw, "CompanyName")
+    fields = customer_fields(customers)
+    given = fields["GivenName"]
+    family = fields["FamilyName"]
+    display = fields["DisplayName"]
+    company = fields["CompanyName"]
     first, last = _person_name(given, family, display, company)
     name = _nullify((first.fillna("") + " " + last.fillna("")).str.strip())
 
-    country = _lookup(_text(raw, "BillAddr", "Country"), _country_code)
+    country = _lookup(fields["BillAddr.Country"], _country_code)
     region = country.fillna(default_region.upper())
-    email, email_valid = _email(_text(raw, "PrimaryEmailAddr", "Address"))
-    phone, phone_valid = _phone(
-        _text(raw, "PrimaryPhone", "FreeFormNumber"), _text(raw, "Mobile", "FreeFormNumber"), region
-    )
+    email, email_valid = _email(fields["PrimaryEmailAddr.Address"])
+    phone, phone_valid = _phone(fields["PrimaryPhone.FreeFormNumber"], fields["Mobile.FreeFormNumber"], region)
 
     flat = pd.DataFrame(
         {
@@ -133,17 +153,47 @@ def to_contacts(
             "phone": phone,
             "phone_valid": phone_valid,
             "company_name": company,
-            "address1": _text(raw, "BillAddr", "Line1"),
-            "city": _text(raw, "BillAddr", "City"),
-            "state": _text(raw, "BillAddr", "CountrySubDivisionCode"),
-            "postal_code": _text(raw, "BillAddr", "PostalCode"),
+            "address1": fields["BillAddr.Line1"],
+            "city": fields["BillAddr.City"],
+            "state": fields["BillAddr.CountrySubDivisionCode"],
+            "postal_code": fields["BillAddr.PostalCode"],
             "country": country,
         },
         index=customers.index,
     )
     flat["payload"] = pd.Series(_payloads(flat), index=flat.index, dtype=object)
-    flat["payload_hash"] = flat["payload"].map(payload_hash).astype("str")
+    flat["payload_hash"] = pd.Series([payload_hash(p) for p in flat["payload"]], index=flat.index, dtype="str")
     return flat.loc[:, list(OUTPUT_COLUMNS)].reset_index(drop=True)
+
+
+def customer_fields(customers: pd.DataFrame) -> dict[str, pd.Series]:
+    """Every column of :data:`CUSTOMER_FIELDS`, tidied (:func:`tidy`), from ``raw`` Customer objects
+    when the frame has them, else from the frame's own flat columns (missing ones are empty)."""
+    if "raw" in customers:
+        raw = _as_dicts(customers["raw"])
+        raw.index = customers.index
+        return {name: tidy(_pick(raw, path)) for name, path in CUSTOMER_FIELDS.items()}
+    empty = pd.Series(None, index=customers.index, dtype=object)
+    return {name: tidy(customers[name] if name in customers else empty) for name in CUSTOMER_FIELDS}
+
+
+def tidy(values: pd.Series) -> pd.Series:
+    """Text as the transform compares and sends it: Unicode NFC, runs of whitespace made one
+    space, trimmed; numbers as their text; missing when absent, blank or anything else. Each
+    distinct value is tidied once."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    cleaned = np.array([_tidy_one(value) for value in uniques] + [None], dtype=object)
+    return pd.Series(cleaned.take(codes), index=values.index, dtype=object).astype("str")
+
+
+def _tidy_one(value: Any) -> str | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value)
+    return " ".join(value.split()) or None
 
 
 def phone_e164(number: str | None, region: str | None = None) -> str | None:
@@ -163,8 +213,18 @@ def phone_digits(number: str | None) -> str | None:
 
 def payload_hash(payload: dict[str, Any]) -> str:
     """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8): equal payloads, equal hashes."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    if all(type(v) is str for v in payload.values()) and all(type(k) is str for k in payload):
+        # The same text json.dumps writes for a flat object of strings, without its per-call machinery.
+        text = "{" + ",".join(f"{_json_text(k)}:{_json_text(payload[k])}" for k in sorted(payload)) + "}"
+    else:
+        text = _CANONICAL.encode(payload)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False), without building
+# an encoder per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_json_text = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept (ensure_ascii=False)
 
 
 def _as_dicts(raw: pd.Series) -> pd.Series:
@@ -172,24 +232,15 @@ def _as_dicts(raw: pd.Series) -> pd.Series:
     return raw.map(lambda v: json.loads(v) if isinstance(v, str) else (v if isinstance(v, dict) else {}))
 
 
-def _text(raw: pd.Series, *path: str) -> pd.Series:
-    """The text at ``path`` in each Customer dict, Unicode NFC, runs of whitespace made one space
-    and trimmed; missing when absent, blank or not text/number.
-
-    Reading a dict is per value whatever the API, so the clean-up rides on the same pass rather
-    than costing three more over the column.
-    """
-
-    def pick(value: Any) -> str | None:
+def _pick(raw: pd.Series, path: tuple[str, ...]) -> pd.Series:
+    """The value at ``path`` in each Customer dict (None where a level is missing); numbers as
+    text already, so that 1, 1.0 and True never meet as one distinct value."""
+    values = []
+    for value in raw:
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
-            value = str(value)
-        if not isinstance(value, str):
-            return None
-        return " ".join(unicodedata.normalize("NFC", value).split()) or None
-
-    return raw.map(pick).astype("str")
+        values.append(value if value is None or isinstance(value, str) else _tidy_one(value))
+    return pd.Series(values, index=raw.index, dtype=object)
 
 
 def _nullify(values: pd.Series) -> pd.Series:
@@ -230,26 +281,39 @@ def _lookup(values: pd.Series, func: Callable[[str], Any]) -> pd.Series:
 
 
 def _email(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    # QBO lets PrimaryEmailAddr hold several addresses separated by commas: the first one counts.
-    email = _nullify(values.str.replace(r"[,;].*$", "", regex=True).str.strip().str.lower())
-    return email, _email_valid(email)
+    """The address (trimmed, lower-cased) and email-validator's verdict, once per distinct value.
 
-
-def _email_valid(email: pd.Series) -> pd.Series:
-    """email-validator's verdict for each address, calling it per distinct *domain* where possible.
-
+    QBO lets PrimaryEmailAddr hold several addresses separated by commas: the first one counts.
     Nearly all of the library's time goes into the domain (IDNA) checks, and domains repeat far
     more than addresses. So an address whose local part is plain ASCII dot-atom text (always valid
     to the library when at most 64 characters) is judged by its domain's verdict plus the overall
     254-byte limit; any other address goes to the library whole.
     """
-    parts = email.str.extract(r"^(?P<local>.*)@(?P<domain>[^@]*)$")
-    local, domain = parts["local"], parts["domain"]
-    simple = local.str.fullmatch(_DOT_ATOM_LOCAL).fillna(False).astype(bool)
-    domain_length = _lookup(domain.where(simple), _domain_length).astype("Float64")
-    fast = (domain_length.notna() & (local.str.len() + 1 + domain_length <= _EMAIL_MAX_BYTES)).astype("boolean")
-    slow = _lookup(email.where(~simple), _email_is_valid).astype("boolean")
-    return fast.where(simple, slow).where(email.notna())
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    addresses: list[str | None] = []
+    verdicts: list[bool | None] = []
+    for value in uniques:
+        if "," in value or ";" in value:
+            value = _AFTER_FIRST_ADDRESS.sub("", value)
+        address = value.strip().lower() or None
+        addresses.append(address)
+        verdicts.append(None if address is None else _email_verdict(address))
+    address_column = np.array([*addresses, None], dtype=object).take(codes)
+    verdict_column = np.array([*verdicts, None], dtype=object).take(codes)
+    email = pd.Series(address_column, index=values.index, dtype=object).astype("str")
+    return email, pd.Series(verdict_column, index=values.index, dtype="boolean")
+
+
+_AFTER_FIRST_ADDRESS = re.compile(r"[,;].*$")
+_SIMPLE_LOCAL = re.compile(_DOT_ATOM_LOCAL)
+
+
+def _email_verdict(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    if at and _SIMPLE_LOCAL.fullmatch(local):
+        length = _domain_length(domain)
+        return length is not None and len(local) + 1 + length <= _EMAIL_MAX_BYTES
+    return _email_is_valid(address)
 
 
 @lru_cache(maxsize=65_536)
@@ -284,13 +348,43 @@ def _phone(primary: pd.Series, mobile: pd.Series, region: pd.Series) -> tuple[pd
 
 
 def _e164(numbers: pd.Series, region: pd.Series) -> pd.Series:
-    known = numbers.notna()
-    pairs = pd.MultiIndex.from_arrays([numbers[known], region[known]])
-    distinct = pairs.unique()
-    table = pd.Series([_to_e164(number, code) for number, code in distinct], index=distinct, dtype=object)
-    e164 = pd.Series(None, index=numbers.index, dtype=object)
-    e164[known] = table.reindex(pairs).to_numpy()
-    return e164.astype("str")
+    """E.164 of each (number, region) pair, computed once per distinct pair."""
+    number_codes, number_values = pd.factorize(numbers.to_numpy(dtype=object, na_value=None))
+    region_codes, region_values = pd.factorize(region.to_numpy(dtype=object, na_value=None))
+    known = number_codes >= 0
+    pairs = number_codes.astype(np.int64) * (len(region_values) + 1) + (region_codes + 1)
+    distinct, inverse = np.unique(pairs[known], return_inverse=True)
+    width = len(region_values) + 1
+    table = np.array([_e164_one(number_values[pair // width], region_values[pair % width - 1]
+                                if pair % width else DEFAULT_REGION) for pair in distinct] + [None], dtype=object)
+    e164 = np.full(len(numbers), len(distinct), dtype=np.int64)
+    e164[known] = inverse
+    return pd.Series(table.take(e164), index=numbers.index, dtype=object).astype("str")
+
+
+# NANP numbers as people write them: optional +1 or 1, area code (bracketed or not), exchange, line.
+_NANP = re.compile(r"(?:\+?1[ .-]?)?(?:\(([2-9][0-9]{2})\)|([2-9][0-9]{2}))[ .-]?([0-9]{3})[ .-]?([0-9]{4})")
+_NANP_REGIONS = frozenset({"US", "CA"})
+
+
+def _e164_one(number: str, region: str) -> str | None:
+    if region in _NANP_REGIONS:
+        fast = _nanp_e164(number)
+        if fast is not None:
+            return fast
+    return _to_e164(number, region)
+
+
+def _nanp_e164(number: str) -> str | None:
+    """E.164 of a North American number in one of its usual spellings, else None (ask the library).
+
+    phonenumbers reads such a number, in a NANP region, as +1 and its ten national digits, and
+    judges it possible by length alone (ten digits), so the answer is the same without it; the
+    unit tests hold the two to the same answers over every spelling this accepts."""
+    found = _NANP.fullmatch(number)
+    if found is None:
+        return None
+    return f"+1{found[1] or found[2]}{found[3]}{found[4]}"
 
 
 @lru_cache(maxsize=262_144)
@@ -332,10 +426,7 @@ def _country_codes() -> dict[str, str]:
 
 
 def _payloads(flat: pd.DataFrame) -> list[dict[str, Any]]:
-    columns = [column for _, column in _PAYLOAD_FIELDS]
     keys = [key for key, _ in _PAYLOAD_FIELDS]
-    values = flat[columns].astype(object).where(flat[columns].notna(), None)
-    return [
-        {key: value for key, value in zip(keys, row, strict=True) if value is not None}
-        for row in values.itertuples(index=False, name=None)
-    ]
+    columns = [flat[column].to_numpy(dtype=object, na_value=None) for _, column in _PAYLOAD_FIELDS]
+    return [{key: value for key, value in zip(keys, row, strict=True) if value is not None}
+            for row in zip(*columns, strict=True)]

@@ -2,6 +2,11 @@
 source objects staged page by page (each page committed), then the watermark moved to the window's
 end. The watermark never moves before the rows it covers are committed, and windows overlap on
 purpose: staging upserts leave unchanged rows untouched.
+
+A run over a past data interval (``airflow backfill create``, see runtime.past_data_interval) reads
+exactly ``[data_interval_start, data_interval_end)`` instead, and moves the watermark only when that
+window starts at or before it (it then continues what was read); a window further on would skip
+the gap, and one behind it must not take the watermark back.
 """
 
 from __future__ import annotations
@@ -35,7 +40,11 @@ class Window:
 
 
 def window(job: Job, stream: str, overlap: timedelta, now: datetime | None = None) -> Window:
-    """[watermark - overlap, now) for ``stream``, never reaching back before the connection."""
+    """[watermark - overlap, now) for ``stream``, never reaching back before the connection; the run's
+    past data interval itself when it has one."""
+    interval = job.params.get("data_interval")
+    if interval is not None:
+        return Window(interval[0], interval[1])
     connected = job.integration.connected_at
     with job.connect() as conn:
         mark = watermarks.get(conn, job.integration.id, stream)
@@ -75,8 +84,13 @@ def stage(
             log.info("… %d %s staged so far", extracted, noun)
     if page:
         flush()
+    interval = job.params.get("data_interval")
     with job.connect() as conn:
-        watermarks.advance(conn, job.integration.id, stream, until)
+        mark = watermarks.get(conn, job.integration.id, stream)
+        if interval is None or (mark is not None and interval[0] <= mark):
+            watermarks.advance(conn, job.integration.id, stream, until)
+        else:
+            log.info("Past data interval [%s, %s): the watermark stays at %s", interval[0], interval[1], mark)
         conn.commit()
     log.info("Extracted %d %s: %d new, %d changed, %d unchanged",
              extracted, noun, inserted, updated, extracted - inserted - updated)

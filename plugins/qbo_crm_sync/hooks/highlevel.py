@@ -2,7 +2,9 @@
 
 Authentication is a Private Integration Token of the location (the Airflow connection's password).
 The burst limit (100 requests per 10 s per location) is kept client-side and corrected from the
-``X-RateLimit-*`` headers every answer carries.
+``X-RateLimit-*`` headers every answer carries. The daily limit (200,000 requests per location) is
+read from the same headers (:attr:`HighLevelHook.daily`) so that long jobs can plan within it; a 429
+that says the day's budget is spent raises :class:`DailyLimitReached`, which is not retried.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +64,33 @@ class DuplicateContact(ApiError):
         super().__init__(message, status=400, code="400", detail=detail, element=matching_field)
         self.contact_id = contact_id
         self.matching_field = matching_field
+
+
+class DailyLimitReached(RateLimited):
+    """The location's requests for the day are spent (429 with ``X-RateLimit-Daily-Remaining: 0``).
+
+    HighLevel documents 200,000 requests "per day" without saying when the day turns; we take the
+    UTC day (the emulator's reading), so ``retry_after`` runs to the next UTC midnight. It is longer
+    than any retry waits, so the request fails at once instead of sleeping for hours."""
+
+
+@dataclass(frozen=True)
+class DailyBudget:
+    """The day's budget as the last answer reported it."""
+
+    limit: int
+    remaining: int
+    seen_at: float  # time.time() of that answer
+
+    @property
+    def resets_at(self) -> datetime:
+        return next_day_start(datetime.fromtimestamp(self.seen_at, UTC))
+
+
+def next_day_start(moment: datetime) -> datetime:
+    """When the daily budget counted on ``moment``'s day starts again (the next UTC midnight)."""
+    day = moment.astimezone(UTC).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -126,6 +156,10 @@ def error_for_response(response: requests.Response) -> SyncError:
         body = None
     message = _message_of(body) or response.reason or "no message"
     text = f"HighLevel answered {status} to {where}: {message}"
+    if status == 429 and _int_header(response, "X-RateLimit-Daily-Remaining") == 0:
+        now = datetime.now(UTC)
+        return DailyLimitReached(f"{text} (the location's daily request budget is spent)",
+                                 retry_after=(next_day_start(now) - now).total_seconds())
     if status == 429:
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if retry_after is None:
@@ -195,6 +229,8 @@ class HighLevelHook(BaseHook):
         self._settings = settings
         self.stats = RequestStats()
         self._sender: HttpSender | None = None
+        # The location's daily budget as the latest answer told it (None until one came).
+        self.daily: DailyBudget | None = None
 
     def __repr__(self) -> str:
         return f"HighLevelHook(location_id={self.location_id!r}, conn_id={self.highlevel_conn_id!r})"
@@ -223,6 +259,10 @@ class HighLevelHook(BaseHook):
 
     def _follow_rate_headers(self, key: str, response: requests.Response) -> None:
         """Obey the server's view of the budget: its maximum, and a pause when nothing remains."""
+        daily_limit = _int_header(response, "X-RateLimit-Limit-Daily")
+        daily_remaining = _int_header(response, "X-RateLimit-Daily-Remaining")
+        if daily_limit is not None and daily_remaining is not None:
+            self.daily = DailyBudget(daily_limit, daily_remaining, time.time())
         throttle = self.get_conn().throttle
         if throttle is None:
             return
@@ -470,4 +510,5 @@ class HighLevelHook(BaseHook):
             params = {**params, "lastMessageId": last}
 
 
-__all__ = ["DuplicateContact", "HighLevelHook", "HighLevelSettings", "error_for_response", "is_not_found"]
+__all__ = ["DailyBudget", "DailyLimitReached", "DuplicateContact", "HighLevelHook", "HighLevelSettings",
+           "error_for_response", "is_not_found", "next_day_start"]

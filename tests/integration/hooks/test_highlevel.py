@@ -177,3 +177,22 @@ def test_server_announced_budget_is_followed(highlevel, hl_settings):
         hook.find_duplicate(email=f"slow{i}@example.com")
     statuses = [r["status"] for r in sent(highlevel, "/contacts/search/duplicate")]
     assert len(statuses) == 50 and 429 not in statuses
+
+
+def test_the_daily_budget_is_read_from_every_answer_and_a_spent_day_is_not_retried(highlevel, hl_settings):
+    from qbo_crm_sync.hooks.highlevel import DailyLimitReached
+
+    seed(highlevel)
+    requests.post(f"{highlevel}/_admin/config", json={"daily_limit": 3}, timeout=5).raise_for_status()
+    hook = HighLevelHook(LOCATION, settings=hl_settings)
+    hook.get_location()
+    assert hook.daily is not None and (hook.daily.limit, hook.daily.remaining) == (3, 2)
+    hook.get_location()
+    hook.get_location()
+    assert hook.daily.remaining == 0
+    started = time.monotonic()
+    with pytest.raises(DailyLimitReached) as spent:
+        hook.get_location()
+    assert time.monotonic() - started < 5 and spent.value.retry_after > 0  # not slept through
+    assert hook.daily.remaining == 0 and hook.daily.resets_at.hour == 0  # the next UTC midnight
+    assert len([r for r in sent(highlevel, "/locations") if r["status"] == 429]) == 1

@@ -305,3 +305,39 @@ def test_phone_digits_are_what_highlevel_compares() -> None:
     assert phone_digits("+1 888-888-8888") == phone_digits("+18888888888") == "18888888888"
     assert phone_digits("(888) 888-8888") == "8888888888"
     assert phone_digits("no number") is None and phone_digits(None) is None
+
+
+@pytest.mark.parametrize("payload", [
+    {"b": 'quote " backslash \\ newline \n tab \t', "a": "1", "locationId": "L"},
+    {"name": "Zoë \u2028 🎉", "email": "\x00\x1f\x7f"},
+    {},
+])
+def test_payload_hash_is_sha256_of_canonical_json_for_any_text(payload: dict[str, str]) -> None:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert payload_hash(payload) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_north_american_phones_read_without_the_library_agree_with_it() -> None:
+    """The fast reading of NANP spellings gives the library's answer for every spelling it accepts."""
+    import itertools
+
+    import phonenumbers
+
+    from qbo_crm_sync.flows.contacts_transform import _nanp_e164
+
+    prefixes = ["", "1", "1 ", "1-", "1.", "+1", "+1 ", "+1-", "+1."]
+    areas = ["415", "(415)", "212", "(989)", "555", "(200)"]
+    separators = ["", " ", "-", "."]
+    checked = 0
+    for prefix, area, sep1, sep2 in itertools.product(prefixes, areas, separators, separators):
+        number = f"{prefix}{area}{sep1}555{sep2}0100"
+        fast = _nanp_e164(number)
+        if fast is None:
+            continue
+        for region in ("US", "CA"):
+            parsed = phonenumbers.parse(number, region)
+            assert phonenumbers.is_possible_number_with_reason(parsed) == phonenumbers.ValidationResult.IS_POSSIBLE
+            assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == fast, number
+        checked += 1
+    assert checked > 500
+    assert _nanp_e164("(415) 555-0100 x12") is None and _nanp_e164("0415 555 0100") is None

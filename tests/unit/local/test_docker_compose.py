@@ -93,8 +93,8 @@ def test_init_prepares_the_mounted_folders_for_the_airflow_user(compose: dict) -
     init = compose["services"]["airflow-init"]
     script = "\n".join(init["command"])
     assert init["user"] == "0:0"
-    assert "mkdir -v -p /opt/airflow/{logs,dags,plugins,config}" in script
-    assert re.search(r'chown -R "\$\$\{uid\}:0" /opt/airflow/logs /opt/airflow/config', script)
+    assert "mkdir -v -p /opt/airflow/{logs,dags,plugins,config,import}" in script
+    assert re.search(r'chown -R "\$\$\{uid\}:0" /opt/airflow/logs /opt/airflow/config /opt/airflow/import', script)
     assert "chmod 600 /opt/airflow/config/simple_auth_manager_passwords.json.generated" in script
     passwords = common_env(compose)["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
     assert passwords == "/opt/airflow/config/simple_auth_manager_passwords.json.generated"
@@ -111,3 +111,10 @@ def test_docker_compose_accepts_the_file_and_refuses_it_without_the_secrets(tmp_
     assert config({"SYNC_FERNET_KEY": "dummy", "AIRFLOW_JWT_SECRET": "dummy"}).returncode == 0
     refused = config({"SYNC_FERNET_KEY": "dummy"})
     assert refused.returncode != 0 and "AIRFLOW_JWT_SECRET" in refused.stderr
+
+
+def test_the_backfill_import_folder_is_mounted(compose: dict) -> None:
+    """CSV backfills read from the import folder the host fills (./import), and write their reports there."""
+    volumes = compose["x-airflow-common"]["volumes"]
+    assert "${SYNC_IMPORT_HOST_DIR:-./import}:/opt/airflow/import" in volumes
+    assert common_env(compose)["SYNC_IMPORT_DIR"] == "/opt/airflow/import"

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qbo_crm_sync.flows.contacts.extract import STAGING_TABLE, email_key
 from qbo_crm_sync.flows.job import Job
 from qbo_crm_sync.store import outbox, staging, tracking
 from qbo_crm_sync.store.sql import query
 from qbo_crm_sync.store.tracking import Outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,17 @@ def transform(job: Job) -> dict[str, Any]:
     return transform_customers(job, rows)
 
 
-def transform_customers(job: Job, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def transform_customers(job: Job, rows: Sequence[dict[str, Any]] | pd.DataFrame, *,
+                        keep_inactive: bool = False) -> dict[str, Any]:
     """Turn customer rows (``source_id``, ``raw`` QBO Customer as a dict or JSON text, ``payload_hash``
     of the source row, optional ``created_at_source``) into queued contact payloads under the job's
     flow; record why any is not queued. Leaving out rows already handled in the same version is the
-    caller's part (the scheduled step reads its rows with ``staging.pending``)."""
+    caller's part (the scheduled step reads its rows with ``staging.pending``).
+
+    ``rows`` may also be a DataFrame holding, instead of ``raw``, the flat columns of
+    ``contacts_transform.CUSTOMER_FIELDS`` and an optional boolean ``Active`` (a CSV reader's form).
+    Without ``created_at_source`` the frame's own order decides which of two customers sharing an
+    email comes first. ``keep_inactive`` writes inactive customers too (a backfill asked for them)."""
     import pandas as pd
 
     from qbo_crm_sync.flows.contacts_transform import to_contacts
@@ -45,26 +54,40 @@ def transform_customers(job: Job, rows: Sequence[dict[str, Any]]) -> dict[str, A
     from qbo_crm_sync.quality.runner import validate
 
     integration = job.integration
-    frame = pd.DataFrame({
-        "source_id": [str(r["source_id"]) for r in rows],
-        "raw": [r["raw"] for r in rows],
-        "source_hash": [r["payload_hash"] for r in rows],
-        "created_at": [r.get("created_at_source") for r in rows],
-    })
+    if isinstance(rows, pd.DataFrame):
+        frame = rows.rename(columns={"payload_hash": "source_hash", "created_at_source": "created_at"})
+        frame = frame.assign(source_id=frame["source_id"].astype(str))
+        ordered = "created_at" not in frame  # without creation times, the caller's order counts
+        emails = frame.get("PrimaryEmailAddr.Address", pd.Series(None, index=frame.index, dtype=object))
+        emails = [e.strip().lower() or None if isinstance(e, str) else None for e in emails]
+        active = (frame["Active"].map(lambda a: a is not False) if "Active" in frame
+                  else pd.Series(True, index=frame.index))
+    else:
+        frame = pd.DataFrame({
+            "source_id": [str(r["source_id"]) for r in rows],
+            "raw": [r["raw"] for r in rows],
+            "source_hash": [r["payload_hash"] for r in rows],
+            "created_at": [r.get("created_at_source") for r in rows],
+        })
+        emails = [email_key(c) if isinstance(c, dict) else None for c in frame["raw"]]
+        active = frame["raw"].map(lambda c: not isinstance(c, dict) or c.get("Active", True) is not False)
+        ordered = False
     source_hash = dict(zip(frame["source_id"], frame["source_hash"], strict=True))
     outcomes: list[Outcome] = []
 
     with job.connect() as conn:
         echoes = {r["source_id"] for r in conn.execute(query("contacts_crm_originated"), {
-            "integration_id": integration.id, "source_ids": frame["source_id"].tolist(),
-            "emails": [email_key(c) if isinstance(c, dict) else None for c in frame["raw"]],
+            "integration_id": integration.id, "source_ids": frame["source_id"].tolist(), "emails": emails,
         }).fetchall()}
     for sid in echoes:
         outcomes.append(Outcome(sid, "skipped", ECHO, payload_hash=source_hash[sid]))
-    active = frame["raw"].map(lambda c: not isinstance(c, dict) or c.get("Active", True) is not False)
+    if keep_inactive:
+        active = pd.Series(True, index=frame.index)
     for sid in frame.loc[~active & ~frame["source_id"].isin(echoes), "source_id"]:
         outcomes.append(Outcome(sid, "skipped", "inactive in QuickBooks", payload_hash=source_hash[sid]))
-    frame = frame[active & ~frame["source_id"].isin(echoes)].sort_values(["created_at", "source_id"], kind="stable")
+    frame = frame[active & ~frame["source_id"].isin(echoes)]
+    if not ordered:
+        frame = frame.sort_values(["created_at", "source_id"], kind="stable")
 
     contacts = to_contacts(frame, integration.location_id)
     verdicts = validate(contacts, CONTACTS_SUITE)
