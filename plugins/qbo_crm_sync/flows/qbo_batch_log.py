@@ -72,11 +72,13 @@ def pending(conn: Connection, integration_id: int, purpose: str) -> list[Pending
 
 def send(job: Job, purpose: str, items: list[dict[str, Any]], apply: Apply,
          decode: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item,
-         locate: Locate | None = None) -> bool:
+         locate: Locate | None = None, once: bool = False) -> bool:
     """Log, send and apply one batch (≤ 30 items). False when its outcome is unknown: it stays
     pending and is re-sent by :func:`resend_pending` before anything new is formed. With ``locate``,
     an item QBO refuses as a duplicate DocNumber (its earlier send landed, e.g. a retry whose first
-    answer was lost) is looked up and applied as created."""
+    answer was lost) is looked up and applied as created. ``once``: the request is not sent again
+    after an answer was lost (``QuickBooksHook.batch_once``), for writes QBO would not refuse to make
+    twice (a payment): what landed is found by ``locate`` when the batch is settled."""
     with job.connect() as conn:
         row = conn.execute(query("qbo_customers_batch_open"), {
             "integration_id": job.integration.id, "purpose": purpose,
@@ -84,12 +86,12 @@ def send(job: Job, purpose: str, items: list[dict[str, Any]], apply: Apply,
         }).fetchone()
         conn.commit()
     assert row is not None
-    return _deliver(job, row["id"], [decode(i) for i in items], apply, locate)
+    return _deliver(job, row["id"], [decode(i) for i in items], apply, locate, once)
 
 
 def resend_pending(job: Job, purpose: str, apply: Apply,
                    decode: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item,
-                   locate: Locate | None = None) -> tuple[int, bool]:
+                   locate: Locate | None = None, once: bool = False) -> tuple[int, bool]:
     """Settle every pending batch of ``purpose``: apply what ``locate`` finds in QBO, re-send the
     rest; answer (how many batches, all settled)."""
     with job.connect() as conn:
@@ -109,7 +111,7 @@ def resend_pending(job: Job, purpose: str, apply: Apply,
         with job.connect() as conn:
             conn.execute(query("qbo_customers_batch_resend"), {"id": batch.id})
             conn.commit()
-        if not _deliver(job, batch.id, [decode(i) for i in _short_bids(stored)], apply, locate):
+        if not _deliver(job, batch.id, [decode(i) for i in _short_bids(stored)], apply, locate, once):
             return len(waiting), False
     return len(waiting), True
 
@@ -242,9 +244,9 @@ def _short_bids(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _deliver(job: Job, batch_id: int, items: list[dict[str, Any]], apply: Apply,
-             locate: Locate | None = None) -> bool:
+             locate: Locate | None = None, once: bool = False) -> bool:
     try:
-        results = job.qbo.batch(items)
+        results = job.qbo.batch_once(items) if once else job.qbo.batch(items)
         if locate is not None:
             results = _found_duplicates(items, results, locate)
     except AuthError:

@@ -25,7 +25,7 @@ def _derive(df: pd.DataFrame) -> Mapping[str, pd.Series]:
         return df[column].astype("boolean").fillna(False).astype(bool)
 
     held = flag("held")
-    return {"email_ok": held | df["email"].notna(), "email_valid_ok": held | flag("email_valid"),
+    return {"email_ok": held | df["email"].notna(), "email_valid_ok": held | df["email"].isna() | flag("email_valid"),
             "total_ok": flag("total_ok"), "cents_ok": flag("in_cents"), "paid_ok": flag("paid_ok"),
             "has_date": df["txn_date"].notna()}
 

@@ -76,6 +76,7 @@ class Applier:
             held = result.get(entity) if error is None else None
             handler = getattr(self, f"_{entity.lower()}_{step}")
             handler(conn, sent, held, error, state, outcomes, mapped, moved)
+        outcomes = _merged(outcomes)
         with self._lock:
             self.recorded.update(o.source_id for o in outcomes)
             self.failed.update(o.source_id for o in outcomes if o.status == "failed")
@@ -253,6 +254,21 @@ class Applier:
         return {"integration_id": self.iid, "source_system": "highlevel", "source_type": SOURCE_TYPE,
                 "source_id": source_id, "target_system": "quickbooks", "target_type": "invoice",
                 "target_id": target_id, "payload_hash": written, "sync_token": token}
+
+
+def _merged(outcomes: list[Outcome]) -> list[Outcome]:
+    """One outcome per invoice and batch (two payments voided together are one change of its state):
+    a failure wins, the reasons are joined."""
+    by_sid: dict[str, Outcome] = {}
+    for o in outcomes:
+        first = by_sid.get(o.source_id)
+        if first is None:
+            by_sid[o.source_id] = o
+            continue
+        status = "failed" if "failed" in (first.status, o.status) else o.status
+        by_sid[o.source_id] = Outcome(o.source_id, status, f"{first.reason}; {o.reason}",
+                                      o.target_id or first.target_id, o.payload_hash or first.payload_hash)
+    return list(by_sid.values())
 
 
 def _kind(entity: str, step: str) -> str:

@@ -93,7 +93,8 @@ class _Load:
         job = self.job
         locate = qbo_batch_log.by_doc_number(job.qbo, owned=owns, landed=landed)
         self.locate = locate
-        resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, self.applier, with_decimals, locate=locate)
+        resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, self.applier, with_decimals, locate=locate,
+                                                       once=True)
         with job.connect() as conn:
             items = outbox.waiting(conn, self.iid, FLOW)
         if not settled:
@@ -142,15 +143,23 @@ class _Load:
 
         def deliver(chunk: list[tuple[str, dict[str, Any]]]) -> bool:
             return qbo_batch_log.send(self.job, PURPOSE, [i for _, i in chunk], self.applier, with_decimals,
-                                      self.locate)
+                                      self.locate, once=True)
 
+        in_doubt: set[str] = set()
         with ThreadPoolExecutor(SEND_WORKERS, thread_name_prefix="qbo-invoices") as pool:
             for chunk, settled in zip(chunks, pool.map(deliver, chunks), strict=True):
                 if not settled:
                     self.unknown_batches += 1
-                    self.unknown.update(sid for sid, _ in chunk)
+                    in_doubt.update(sid for sid, _ in chunk)
         self.batches += len(chunks)
         self.sent[phase] += len(batch)
+        if in_doubt:
+            # Settled at once: what landed is found in QBO and applied, the rest sent again.
+            log.warning("%d invoice batch(es) without an answer: finding out what landed", self.unknown_batches)
+            _, settled = qbo_batch_log.resend_pending(self.job, PURPOSE, self.applier, with_decimals,
+                                                      locate=self.locate, once=True)
+            if not settled:
+                self.unknown.update(in_doubt)
 
     def _fail(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
