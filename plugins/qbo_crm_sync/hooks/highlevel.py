@@ -364,6 +364,13 @@ class HighLevelHook(BaseHook):
         params = {**self._alt(), "status": status, **filters}
         return self._paged("/invoices/", params, "invoices", "total")
 
+    def invoice_page(self, offset: int = 0, limit: int = PAGE_SIZE, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        """One page of ``GET /invoices/`` and the listing's ``total``: what a caller needs to weigh
+        reading the whole listing against reading invoices one by one."""
+        body = self._request("GET", "/invoices/", kind="read",
+                             params={**self._alt(), **filters, "limit": limit, "offset": offset})
+        return list(body.get("invoices") or []), int(body.get("total") or 0)
+
     def get_invoice(self, invoice_id: str) -> dict[str, Any]:
         body = self._request("GET", f"/invoices/{invoice_id}", kind="read", params=self._alt())
         return body.get("invoice") if isinstance(body.get("invoice"), dict) else body

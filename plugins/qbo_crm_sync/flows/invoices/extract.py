@@ -12,7 +12,10 @@ content hash with the version staged before. Each cycle reads:
     old, so a payment or an edit of any open invoice is seen;
 (c) transitions: an invoice staged as open that none of those listings showed this cycle is read
     once with ``GET /invoices/{id}``: it was paid, voided, put back to draft or deleted (an id the
-    CRM no longer knows is staged as status ``deleted``).
+    CRM no longer knows is staged as status ``deleted``). When more than six left at once (a bulk
+    payment run), the first page of the paid and of the void listing issued since the oldest one's
+    issue day is read; if both listings take fewer pages than the invoices to read, they are read
+    whole instead, and only what they do not show is read one by one.
 
 Invoices paid or voided stop being read. Two rarer paths are covered by a look-back read at most
 once per ``refund_sweep_hours``: one listing each of paid and void invoices issued within
@@ -21,13 +24,16 @@ the same window as refunds of receipts; and an invoice dated back more than a da
 draft to paid between two cycles was never listed as open).
 
 CRM reads per cycle: max(1, ceil(issued since the watermark's day - 1 / 100)) + Σ over the three open
-statuses max(1, ceil(open in that status / 100)) + the transitions; plus, once per sweep period,
-Σ over paid and void max(1, ceil(issued in the look-back / 100)).
+statuses max(1, ceil(open in that status / 100)) + T, the invoices that left the open listings
+(T ≤ 6: T; more: at most min(T, 2 + Σ over paid and void ceil(issued since the oldest of them / 100))
+plus one per invoice those listings do not show); plus, once per sweep period, Σ over paid and void
+max(1, ceil(issued in the look-back / 100)).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(days=1)
 SWEPT_STATUSES = ("paid", "void")
+PAGE = 100  # invoices per listing page (the hook's page size)
+BULK_AFTER = 6  # more invoices than this left the open listings at once: weigh reading listings instead
 
 
 def staging_row(integration_id: int, invoice: dict[str, Any]) -> dict[str, Any] | None:
@@ -105,19 +113,45 @@ def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
 
 def _transitions(job: Job, seen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The invoices staged as open that no listing showed: each read once (paid, void, draft), or
-    staged as deleted when the CRM no longer has it."""
+    staged as deleted when the CRM no longer has it. When many left at once (a bulk payment run), the
+    paid and void listings from the oldest one's issue day are read instead, if that takes fewer reads."""
     with job.connect() as conn:
         held = conn.execute(query("invoices_staged_open"),
                             {"integration_id": job.integration.id, "statuses": list(OPEN)}).fetchall()
-    gone = [r for r in held if r["source_id"] not in seen]
-    out = []
-    for row in gone:
-        found = job.crm.find_invoice(row["source_id"])
+    gone = {r["source_id"]: r for r in held if r["source_id"] not in seen}
+    out = _left_in_bulk(job, gone) if len(gone) > BULK_AFTER else []
+    for found in out:
+        gone.pop(str(found.get("_id")), None)
+    for sid, row in gone.items():
+        found = job.crm.find_invoice(sid)
         if found is None:
-            log.warning("CRM invoice %s no longer exists: staged as deleted", row["source_id"])
+            log.warning("CRM invoice %s no longer exists: staged as deleted", sid)
             found = {**row["raw"], "status": DELETED}
         out.append(found)
     return out
+
+
+def _left_in_bulk(job: Job, gone: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Paid and void invoices issued since the oldest of ``gone``, when reading those listings costs
+    fewer requests than reading each of ``gone``; the first page of each is read to know (its total)."""
+    days = [str((r["raw"] or {}).get("issueDate") or "")[:10] for r in gone.values()]
+    if not all(len(d) == 10 for d in days):
+        return []
+    since = min(days)
+    firsts = {status: job.crm.invoice_page(status=status, startAt=since) for status in SWEPT_STATUSES}
+    pages = sum(math.ceil(total / PAGE) for _, total in firsts.values())
+    listed = [i for items, _ in firsts.values() for i in items]
+    if pages - len(firsts) >= len(gone):
+        return [i for i in listed if str(i.get("_id")) in gone]
+    for status, (items, total) in firsts.items():
+        offset = len(items)
+        while items and offset < total:
+            items, _ = job.crm.invoice_page(offset=offset, status=status, startAt=since)
+            listed += items
+            offset += len(items)
+    log.info("%d open invoices left the open listings: read the paid and void ones issued since %s in %d pages",
+             len(gone), since, pages)
+    return listed
 
 
 def sweep(job: Job, now: datetime | None = None) -> dict[str, Any]:

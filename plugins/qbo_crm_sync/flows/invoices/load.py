@@ -3,7 +3,9 @@ through the QBO batch log (30 per request).
 
 Under a per-integration lock, batches whose answer was lost are settled first (found in QBO by
 DocNumber and the CRM id in PrivateNote, by PaymentRefNum, or by Id for updates and voids). Then,
-in phases, each queued invoice takes the next step it needs (:func:`next_step`):
+in rounds, each queued invoice takes the next step it needs (:func:`next_step`); every invoice's
+step of a round goes out in one stream of batches, whatever the step, so the batch budget is not
+left idle between kinds of writes:
 
 1. create: the customer resolved by email (flows/qbo_customers.py), DocNumber = the CRM number. A
    number QBO refuses as taken (Fault 6140) by an invoice this sync did not make gets a deterministic
@@ -16,15 +18,14 @@ in phases, each queued invoice takes the next step it needs (:func:`next_step`):
    refuses to void an invoice with a payment applied), then the invoice.
 
 A SyncToken QBO refuses as stale (Fault 5010: the accountant edited the invoice, or a payment
-moved it) is read again (one query per 100 invoices) and the write tried once more; a token known
-to be stale (this sync's own payment moved it) is read before the write. Any other refusal leaves
-the row ``failed`` with QBO's message, retried next run, ``dead`` after 5 attempts.
+moved it) is read again (one query per 100 invoices) and the write tried in the next round; a token
+known to be stale (this sync's own payment moved it) is read before the write. Any other refusal
+leaves the row ``failed`` with QBO's message, retried next run, ``dead`` after 5 attempts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -52,7 +53,11 @@ from qbo_crm_sync.store.tracking import Outcome
 log = logging.getLogger(__name__)
 
 PHASES = ("create", "update", "pay", "unpay", "void")
-CREATE_ROUNDS = 3
+# Enough for the longest life in one load (create or update, then pay; unpay, then void) with one
+# retry of a stale SyncToken or a taken DocNumber on the way.
+ROUNDS = 4
+
+Todo = list[tuple[outbox.Item, dict[str, Any], list[dict[str, Any]]]]
 
 
 def next_step(item: outbox.Item, state: dict[str, Any], steps: list[dict[str, Any]]) -> str | None:
@@ -83,18 +88,19 @@ class _Load:
         self.job = job
         self.iid = job.integration.id
         self.applier = Applier(job)
+        self.locate = qbo_batch_log.by_doc_number(job.qbo, owned=owns, landed=landed)
         self.items: dict[str, outbox.Item] = {}
+        self.customers: dict[str, str] = {}  # CRM invoice id -> QBO customer id
         self.unknown: set[str] = set()  # in a batch whose outcome is not known yet
         self.batches = 0
         self.unknown_batches = 0
         self.sent = dict.fromkeys(PHASES, 0)
+        self.stale: dict[str, set[str]] = {"Invoice": set(), "Payment": set()}
 
     def run(self) -> dict[str, Any]:
         job = self.job
-        locate = qbo_batch_log.by_doc_number(job.qbo, owned=owns, landed=landed)
-        self.locate = locate
-        resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, self.applier, with_decimals, locate=locate,
-                                                       once=True)
+        resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, self.applier, with_decimals,
+                                                       locate=self.locate, once=True)
         with job.connect() as conn:
             items = outbox.waiting(conn, self.iid, FLOW)
         if not settled:
@@ -105,11 +111,17 @@ class _Load:
             log.info("Nothing to load")
             return {"to_load": 0, "resent_batches": resent, **self.applier.totals, **qbo_batch_log.request_counts(job)}
         self.items = {i.source_id: i for i in items}
-        self._create()
-        self._update()
-        self._pay()
-        self._unpay()
-        self._void()
+        for round_no in range(ROUNDS):
+            self.applier.last_round = round_no == ROUNDS - 1
+            # Refused as stale last round: read again before this round's try.
+            self.stale, self.applier.stale = self.applier.stale, {"Invoice": set(), "Payment": set()}
+            plan = self._plan()
+            batch = [*self._creates(plan["create"]), *self._updates(plan["update"]), *self._payments(plan["pay"]),
+                     *self._payment_voids(plan["unpay"]), *self._voids(plan["void"])]
+            if not batch:
+                break
+            log.info("Round %d: %s", round_no + 1, {p: len(t) for p, t in plan.items() if t})
+            self._send(batch)
         deferred = self._finish()
         result = {"to_load": len(items), "loaded": self.applier.totals.get("loaded", 0),
                   "failed": self.applier.totals.get("failed", 0), "dead": self.applier.totals.get("dead", 0),
@@ -119,30 +131,30 @@ class _Load:
         log.info("Loaded invoices: %s", {k: v for k, v in result.items() if v})
         return result
 
-    # -- planning
+    # -- planning and sending
 
-    def _plan(self, phase: str) -> tuple[list[tuple[outbox.Item, dict[str, Any], list[dict[str, Any]]]], dict]:
-        """The queued invoices whose next step is ``phase`` (and are not failed or in doubt)."""
+    def _plan(self) -> dict[str, Todo]:
+        """The queued invoices by the step each needs next (those failed or in doubt wait)."""
         with self.job.connect() as conn:
             states = invoices_of(conn, self.iid, list(self.items))
             steps = payments_of(conn, self.iid, list(self.items))
-        todo = []
+        plan: dict[str, Todo] = {p: [] for p in PHASES}
         for sid, item in self.items.items():
             if sid in self.applier.failed or sid in self.unknown:
                 continue
             state = states.get(sid) or {}
-            if next_step(item, state, steps.get(sid, [])) == phase:
-                todo.append((item, state, steps.get(sid, [])))
-        return todo, states
+            phase = next_step(item, state, steps.get(sid, []))
+            if phase is not None:
+                plan[phase].append((item, state, steps.get(sid, [])))
+        return plan
 
-    def _send(self, phase: str, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        """Send (source id, batch item) pairs in batches of 30, four at a time."""
-        if not batch:
-            return
+    def _send(self, batch: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Send (source id, phase, batch item) triples in batches of 30, four at a time; batches whose
+        answer was lost are settled at once (what landed is found in QBO and applied, the rest sent again)."""
         chunks = [batch[i:i + BATCH_ITEMS] for i in range(0, len(batch), BATCH_ITEMS)]
 
-        def deliver(chunk: list[tuple[str, dict[str, Any]]]) -> bool:
-            return qbo_batch_log.send(self.job, PURPOSE, [i for _, i in chunk], self.applier, with_decimals,
+        def deliver(chunk: list[tuple[str, str, dict[str, Any]]]) -> bool:
+            return qbo_batch_log.send(self.job, PURPOSE, [i for _, _, i in chunk], self.applier, with_decimals,
                                       self.locate, once=True)
 
         in_doubt: set[str] = set()
@@ -150,11 +162,11 @@ class _Load:
             for chunk, settled in zip(chunks, pool.map(deliver, chunks), strict=True):
                 if not settled:
                     self.unknown_batches += 1
-                    in_doubt.update(sid for sid, _ in chunk)
+                    in_doubt.update(sid for sid, _, _ in chunk)
         self.batches += len(chunks)
-        self.sent[phase] += len(batch)
+        for _, phase, _ in batch:
+            self.sent[phase] += 1
         if in_doubt:
-            # Settled at once: what landed is found in QBO and applied, the rest sent again.
             log.warning("%d invoice batch(es) without an answer: finding out what landed", self.unknown_batches)
             _, settled = qbo_batch_log.resend_pending(self.job, PURPOSE, self.applier, with_decimals,
                                                       locate=self.locate, once=True)
@@ -170,138 +182,111 @@ class _Load:
         self.applier.failed.update(o.source_id for o in outcomes if o.status == "failed")
         self.applier.recorded.update(o.source_id for o in outcomes)
 
-    # -- phases
+    # -- the steps' batch items
 
-    def _create(self) -> None:
+    def _creates(self, todo: Todo) -> list[tuple[str, str, dict[str, Any]]]:
         from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
-        todo, _ = self._plan("create")
-        if not todo:
+        self._resolve_customers(todo)
+        taken, self.applier.taken = self.applier.taken, set()
+        if taken:
+            log.info("%d invoice number(s) belong to other QuickBooks invoices: created with alternatives",
+                     len(taken))
+        out = []
+        for item, state, _ in todo:
+            customer = self.customers.get(item.source_id)
+            if customer is None:
+                continue
+            body = {**item.payload["invoice"], "DocNumber": state["doc_number"], "CustomerRef": {"value": customer}}
+            out.append((item.source_id, "create", {
+                "bId": batch_item_id("invoice", self.iid, item.source_id, state["doc_number"], state["tries"]),
+                "operation": "create", "Invoice": body}))
+        return out
+
+    def _resolve_customers(self, todo: Todo) -> None:
+        wanted = [item for item, _, _ in todo if item.source_id not in self.customers]
+        if not wanted:
             return
         names: dict[str, str | None] = {}
-        for item, _, _ in todo:
+        for item in wanted:
             if item.payload.get("email"):
                 names.setdefault(item.payload["email"], item.payload.get("name"))
-        log.info("Creating %d invoice(s) for %d customer email(s)", len(todo), len(names))
+        log.info("Creating %d invoice(s) for %d customer email(s)", len(wanted), len(names))
         resolved = qbo_customers.resolve(self.job, names) if names else {}
-        customers: dict[str, str] = {}
         missing = []
-        for item, _, _ in todo:
+        for item in wanted:
             found = resolved.get(item.payload.get("email") or "")
             if found is None or not found.customer_id:
                 missing.append(Outcome(item.source_id, "failed", "no QuickBooks customer: "
                                        f"{found.how if found else 'no email on the CRM contact'}",
                                        payload_hash=item.payload_hash))
             else:
-                customers[item.source_id] = found.customer_id
+                self.customers[item.source_id] = found.customer_id
                 self.applier.customer_notes[item.source_id] = f"customer: {found.how}"
         self._fail(missing)
-        for round_no in range(CREATE_ROUNDS):
-            self.applier.last_round = round_no == CREATE_ROUNDS - 1
-            todo, _ = self._plan("create")
-            if round_no:
-                todo = [t for t in todo if t[0].source_id in self.applier.taken]
-            self.applier.taken.clear()
-            batch = []
-            for item, state, _ in todo:
-                if item.source_id not in customers:
-                    continue
-                body = {**item.payload["invoice"], "DocNumber": state["doc_number"],
-                        "CustomerRef": {"value": customers[item.source_id]}}
-                batch.append((item.source_id, {"bId": batch_item_id("invoice", self.iid, item.source_id,
-                                                                     state["doc_number"], state["tries"]),
-                                               "operation": "create", "Invoice": body}))
-            if not batch:
-                break
-            self._send("create", batch)
-        self.applier.last_round = False
 
-    def _update(self) -> None:
+    def _updates(self, todo: Todo) -> list[tuple[str, str, dict[str, Any]]]:
         from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
-        def items(todo: list[tuple[outbox.Item, dict[str, Any], list[dict[str, Any]]]]) -> list[tuple[str, dict]]:
-            return [(item.source_id, {
-                "bId": batch_item_id("update", self.iid, item.source_id, item.payload["fingerprint"], s["sync_token"]),
-                "operation": "update",
-                "Invoice": update_body(item.payload["invoice"], s["invoice_id"], s["sync_token"])})
-                for item, s, _ in todo]
+        return [(item.source_id, "update", {
+            "bId": batch_item_id("update", self.iid, item.source_id, item.payload["fingerprint"], s["sync_token"]),
+            "operation": "update", "Invoice": update_body(item.payload["invoice"], s["invoice_id"], s["sync_token"])})
+            for item, s, _ in self._with_tokens(todo)]
 
-        self._with_tokens("update", "Invoice", items)
-
-    def _void(self) -> None:
+    def _voids(self, todo: Todo) -> list[tuple[str, str, dict[str, Any]]]:
         from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
-        def items(todo: list[tuple[outbox.Item, dict[str, Any], list[dict[str, Any]]]]) -> list[tuple[str, dict]]:
-            return [(item.source_id, {
-                "bId": batch_item_id("void", self.iid, s["invoice_id"], s["sync_token"]), "operation": "void",
-                "Invoice": {"Id": s["invoice_id"], "SyncToken": str(s["sync_token"])}}) for item, s, _ in todo]
+        return [(item.source_id, "void", {
+            "bId": batch_item_id("void", self.iid, s["invoice_id"], s["sync_token"]), "operation": "void",
+            "Invoice": {"Id": s["invoice_id"], "SyncToken": str(s["sync_token"])}})
+            for item, s, _ in self._with_tokens(todo)]
 
-        self._with_tokens("void", "Invoice", items)
-
-    def _with_tokens(self, phase: str, entity: str,
-                     items: Callable[[list[tuple[outbox.Item, dict[str, Any], list[dict[str, Any]]]]],
-                                     list[tuple[str, dict]]]) -> None:
-        """Send ``phase`` for the invoices that need it: tokens known to be stale are read first; a token
-        QBO refuses as stale is read again and the write tried once more."""
-        todo, _ = self._plan(phase)
-        self._read_tokens(todo)
-        for round_no in range(2):
-            self.applier.last_round = round_no == 1
-            todo, _ = self._plan(phase)
-            if round_no:
-                stale, self.applier.stale[entity] = self.applier.stale[entity], set()
-                todo = [t for t in todo if str(t[1]["invoice_id"]) in stale]
-                if not todo:
-                    break
-                self._read_tokens(todo, force=True)
-                todo = [t for t in self._plan(phase)[0] if str(t[1]["invoice_id"]) in stale]
-            todo = [t for t in todo if t[1].get("sync_token") is not None]
-            if not todo:
-                break
-            log.info("%s: %d invoice(s)%s", phase, len(todo), " (after re-reading stale SyncTokens)" if round_no else "")
-            self._send(phase, items(todo))
-        self.applier.last_round = False
-
-    def _read_tokens(self, todo: list[tuple[outbox.Item, dict[str, Any], list[dict[str, Any]]]],
-                     force: bool = False) -> None:
-        """Read the current SyncToken of invoices whose token is unknown (or, ``force``, all of them)."""
-        from qbo_crm_sync.hooks.quickbooks import quote
-
+    def _with_tokens(self, todo: Todo) -> Todo:
+        """``todo`` with a current SyncToken each: read (one query per 100) where it is unknown (this
+        sync's payment moved it) or QBO refused it as stale last round; those QBO no longer has fail."""
+        stale = self.stale["Invoice"]
         wanted = {str(s["invoice_id"]): item.source_id for item, s, _ in todo
-                  if force or s.get("sync_token") is None}
+                  if s.get("sync_token") is None or str(s["invoice_id"]) in stale}
         if not wanted:
-            return
-        ids = sorted(wanted)
-        held: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), qbo_batch_log.ID_LIST_MAX):
-            listed = ", ".join(quote(i) for i in ids[start:start + qbo_batch_log.ID_LIST_MAX])
-            # A QBO query, not SQL: every literal goes through quote().
-            for row in self.job.qbo.query(f"SELECT * FROM Invoice WHERE Id IN ({listed})"):  # noqa: S608
-                held[str(row["Id"])] = row
+            return todo
+        held = self._current("Invoice", sorted(wanted))
         rows, gone = [], []
         for qbo_id, sid in wanted.items():
-            row = held.get(qbo_id)
-            if row is None:
+            if qbo_id not in held:
                 gone.append(Outcome(sid, "failed", f"QuickBooks invoice {qbo_id} no longer exists (deleted in "
                                     "QuickBooks): this CRM invoice cannot follow it", target_id=qbo_id,
                                     payload_hash=self.items[sid].payload_hash))
                 continue
             rows.append({"integration_id": self.iid, "source_system": "highlevel", "source_type": SOURCE_TYPE,
                          "source_id": sid, "target_system": "quickbooks", "target_type": "invoice",
-                         "target_id": qbo_id, "sync_token": row.get("SyncToken")})
+                         "target_id": qbo_id, "sync_token": held[qbo_id].get("SyncToken")})
         with self.job.connect() as conn:
             tracking.entity_map_put(conn, rows)
             conn.commit()
         self._fail(gone)
+        return [(item, {**s, "sync_token": held[str(s["invoice_id"])].get("SyncToken")}
+                 if str(s["invoice_id"]) in wanted else s, steps)
+                for item, s, steps in todo if str(s["invoice_id"]) in held or str(s["invoice_id"]) not in wanted]
 
-    def _pay(self) -> None:
+    def _current(self, entity: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """QBO's copies of ``ids`` (a metered read per 100)."""
+        from qbo_crm_sync.hooks.quickbooks import quote
+
+        held: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), qbo_batch_log.ID_LIST_MAX):
+            listed = ", ".join(quote(i) for i in ids[start:start + qbo_batch_log.ID_LIST_MAX])
+            # A QBO query, not SQL: every literal goes through quote().
+            for row in self.job.qbo.query(f"SELECT * FROM {entity} WHERE Id IN ({listed})"):  # noqa: S608
+                held[str(row["Id"])] = row
+        return held
+
+    def _payments(self, todo: Todo) -> list[tuple[str, str, dict[str, Any]]]:
         from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
-        todo, _ = self._plan("pay")
         if not todo:
-            return
+            return []
         deposit = self.job.integration.settings.get("deposit_account_id")
-        batch = []
+        out = []
         with self.job.connect() as conn:
             for item, state, _ in todo:
                 paid_total = min(Decimal(item.payload["paid"]), Decimal(state["crm_total"]))
@@ -316,41 +301,25 @@ class _Load:
                 assert step is not None
                 body = payment_body(item.source_id, state, paid_total, Decimal(step["amount"]), ref,
                                     item.payload.get("pay_day"), deposit)
-                batch.append((item.source_id, {"bId": batch_item_id("payment", self.iid, ref, step["tries"]),
-                                               "operation": "create", "Payment": body}))
+                out.append((item.source_id, "pay", {"bId": batch_item_id("payment", self.iid, ref, step["tries"]),
+                                                    "operation": "create", "Payment": body}))
             conn.commit()
-        log.info("Recording %d payment(s) in QBO", len(batch))
-        self._send("pay", batch)
+        return out
 
-    def _unpay(self) -> None:
-        from qbo_crm_sync.hooks.quickbooks import batch_item_id, quote
+    def _payment_voids(self, todo: Todo) -> list[tuple[str, str, dict[str, Any]]]:
+        from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
-        for round_no in range(2):
-            self.applier.last_round = round_no == 1
-            todo, _ = self._plan("unpay")
-            payments = [p for _, _, steps in todo for p in open_payments(steps)]
-            owner = {p["payment_id"]: p["source_id"] for p in payments}
-            if round_no:
-                stale = self.applier.stale["Payment"]
-                self.applier.stale["Payment"] = set()
-                payments = [p for p in payments if p["payment_id"] in stale]
-                ids = sorted(p["payment_id"] for p in payments)
-                tokens: dict[str, Any] = {}
-                for start in range(0, len(ids), qbo_batch_log.ID_LIST_MAX):
-                    listed = ", ".join(quote(i) for i in ids[start:start + qbo_batch_log.ID_LIST_MAX])
-                    for row in self.job.qbo.query(f"SELECT * FROM Payment WHERE Id IN ({listed})"):  # noqa: S608
-                        tokens[str(row["Id"])] = row.get("SyncToken")
-                payments = [{**p, "sync_token": tokens[p["payment_id"]]} for p in payments if p["payment_id"] in tokens]
-            if not payments:
-                break
-            batch = [(owner[p["payment_id"]], {
-                "bId": batch_item_id("unpay", self.iid, p["payment_id"], p["sync_token"]), "operation": "update",
-                "optionsData": "void",
-                "Payment": {"Id": p["payment_id"], "SyncToken": str(p["sync_token"]), "sparse": True}})
-                for p in payments]
-            log.info("Voiding %d payment(s) of invoices voided in the CRM", len(batch))
-            self._send("unpay", batch)
-        self.applier.last_round = False
+        payments = [p for _, _, steps in todo for p in open_payments(steps)]
+        stale = self.stale["Payment"]
+        refresh = sorted(p["payment_id"] for p in payments if p["payment_id"] in stale or p["sync_token"] is None)
+        if refresh:
+            held = self._current("Payment", refresh)
+            payments = [p | {"sync_token": held[p["payment_id"]].get("SyncToken")} if p["payment_id"] in held else p
+                        for p in payments]
+        return [(p["source_id"], "unpay", {
+            "bId": batch_item_id("unpay", self.iid, p["payment_id"], p["sync_token"]), "operation": "update",
+            "optionsData": "void", "Payment": {"Id": p["payment_id"], "SyncToken": str(p["sync_token"]), "sparse": True}})
+            for p in payments if p["sync_token"] is not None]
 
     # -- the end
 
