@@ -98,20 +98,20 @@ def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
             seen[str(invoice.get("_id"))] = invoice
             listed_open += 1
     open_reads = _reads(job) - started_reads - new_reads
-    moved = _transitions(job, seen)
+    moved, left = _transitions(job, seen)
     counts = extraction.stage(
         job, STAGING_TABLE, [*seen.values(), *moved],
         lambda invoice: staging_row(integration.id, invoice), STREAM, span.until, noun="invoices")
     result = {**counts, "window_start": start_day.isoformat(), "open_listed": listed_open,
-              "transitions_read": len(moved), "crm_reads_new": new_reads, "crm_reads_open": open_reads,
+              "transitions": left, "crm_reads_new": new_reads, "crm_reads_open": open_reads,
               **sweep(job, now)}
     result["crm_reads"] = _reads(job) - started_reads
     log.info("CRM invoice reads this cycle: %(crm_reads)d (new %(crm_reads_new)d, open %(crm_reads_open)d, "
-             "transitions %(transitions_read)d)", result)
+             "%(transitions)d invoice(s) that left the open listings)", result)
     return result
 
 
-def _transitions(job: Job, seen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _transitions(job: Job, seen: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """The invoices staged as open that no listing showed: each read once (paid, void, draft), or
     staged as deleted when the CRM no longer has it. When many left at once (a bulk payment run), the
     paid and void listings from the oldest one's issue day are read instead, if that takes fewer reads."""
@@ -119,6 +119,7 @@ def _transitions(job: Job, seen: dict[str, dict[str, Any]]) -> list[dict[str, An
         held = conn.execute(query("invoices_staged_open"),
                             {"integration_id": job.integration.id, "statuses": list(OPEN)}).fetchall()
     gone = {r["source_id"]: r for r in held if r["source_id"] not in seen}
+    left = len(gone)
     out = _left_in_bulk(job, gone) if len(gone) > BULK_AFTER else []
     for found in out:
         gone.pop(str(found.get("_id")), None)
@@ -128,7 +129,7 @@ def _transitions(job: Job, seen: dict[str, dict[str, Any]]) -> list[dict[str, An
             log.warning("CRM invoice %s no longer exists: staged as deleted", sid)
             found = {**row["raw"], "status": DELETED}
         out.append(found)
-    return out
+    return out, left
 
 
 def _left_in_bulk(job: Job, gone: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -49,7 +49,8 @@ ORDER_FORM_SOURCES = frozenset({"funnel", "website"})
 KIND_BY_SOURCE = {"membership": "membership", "calendar": "calendar", "subscription": "subscription"}
 ELIGIBLE_KINDS = ("order_form", "subscription", "membership", "calendar")
 SUCCEEDED = frozenset({"succeeded", "success", "paid", "completed"})
-INVOICE_PAYMENT = "CRM invoice payment: recorded by the invoice flow as a QBO payment, not as a receipt"
+INVOICE_PAYMENT = ("CRM invoice payment: recorded by the invoice flow (crm_invoices_to_qbo) as a QBO payment "
+                   "against the invoice, not as a receipt")
 KIND_LABELS = {"order_form": "order form", "subscription": "subscription", "membership": "membership",
                "calendar": "calendar booking"}
 
