@@ -77,7 +77,7 @@ def demo_invoices(known: int) -> list[dict[str, Any]]:
     from emulators.seed_data import hl_invoices
 
     rows = hl_invoices(DEMO_LOCATION, NEW_INVOICES, seed=9 + known, start_number=1001 + known)
-    rows[1]["status"], rows[1]["amountPaid"] = "partially_paid", 50
+    rows[1]["status"], rows[1]["amountPaid"] = "partially_paid", 5
     rows[2]["status"] = "paid"
     rows[3]["status"] = "draft"
     rows[4]["status"] = "void"
