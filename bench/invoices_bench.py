@@ -228,6 +228,9 @@ def _span_utilisation(windows: list[list[float]], window_s: float) -> float:
 
 def _metrics(measured: dict[str, Any], count: int, contacts: int, window_s: float,
              crm_window_s: float) -> dict[str, Any]:
+    check = measured["check"]
+    if check["invoices_not_as_in_the_crm"] or check["distinct"] != count or check["qbo_invoices"] != count:
+        raise AssertionError(f"QuickBooks does not hold the CRM's invoices as they are: {check}")
     cycles = measured["cycles"]
     changing = [cycles[k] for k in ("sent", "partially_paid", "paid_or_voided")]
     api = [r for c in changing for r in c["qbo_log"]]
@@ -250,7 +253,8 @@ def _metrics(measured: dict[str, Any], count: int, contacts: int, window_s: floa
             "value": round(len(api) / changes, 4), "unit": "requests/change", "scenario_size": count,
             "notes": f"{len(api)} QBO API requests (429s and retries included) for {changes} changes of {count} "
                      f"invoices ({len(batches)} batch, {len(reads)} metered reads, "
-                     f"{len(api) - len(batches) - len(reads)} other)"},
+                     f"{len(api) - len(batches) - len(reads)} other); QBO ends with {check['qbo_invoices']} invoices "
+                     f"and {check['qbo_payments']} payments, every invoice's total, paid amount or void as in the CRM"},
         "invoices.qbo_reads_per_change": {
             "value": round(len(reads) / changes, 5), "unit": "reads/change", "scenario_size": count,
             "notes": f"{len(reads)} queries/CDC/reads for {changes} changes ({contacts} contacts, {contacts // 2} "
