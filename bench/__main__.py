@@ -1,4 +1,5 @@
-"""``python -m bench``: every benchmark scenario; see bench/harness.py and bench/REPORT.md."""
+"""``python -m bench``: every benchmark scenario (contacts, receipts, invoices; ``--only NAME`` runs
+one); see bench/harness.py and bench/REPORT.md."""
 
 from bench.harness import main
 

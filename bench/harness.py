@@ -29,7 +29,7 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results.json"
-SCENARIOS = ("contacts", "receipts", "backfill")
+SCENARIOS = ("contacts", "receipts", "invoices", "backfill")
 _SIZE_PARAMS = ("transactions", "receipts", "size", "n", "count", "rows")
 _DB_PARAMS = ("db_url", "database_url", "url")
 
@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="rows for the contacts transform + validate timing (0 skips it)")
     parser.add_argument("--receipts", type=int, default=None,
                         help="CRM payments for the receipts scenario (default: the scenario's own)")
+    parser.add_argument("--invoices", type=int, default=None,
+                        help="CRM invoices for the invoices scenario, three changes each (default: the scenario's own)")
     parser.add_argument("--window-s", type=float, default=2.0,
                         help="HighLevel's 10 s burst window scaled down to this (the limit stays 100)")
     parser.add_argument("--qbo-window-s", type=float, default=None,
@@ -100,6 +102,12 @@ def call_arguments(run: Any, db_url: str, args: argparse.Namespace, name: str) -
     wanted: dict[str, Any] = {}
     if name == "contacts":
         wanted |= {"contacts": args.contacts, "transform_rows": args.rows_100k, "window_s": args.window_s}
+    elif name == "invoices":  # writes to QuickBooks (its window) and reads the CRM (HighLevel's)
+        if args.invoices is not None:
+            wanted["invoices"] = args.invoices
+        if args.qbo_window_s is not None:
+            wanted["window_s"] = args.qbo_window_s
+        wanted["crm_window_s"] = args.window_s
     elif name == "backfill":
         wanted |= {"rows": args.backfill_rows}
     else:  # the receipts flow writes to QuickBooks: its window is QuickBooks' own

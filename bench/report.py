@@ -102,6 +102,8 @@ def _options(args: argparse.Namespace) -> str:
     shown = [f"--contacts {args.contacts}", f"--rows-100k {args.rows_100k}", f"--window-s {args.window_s:g}"]
     if args.receipts is not None:
         shown.append(f"--receipts {args.receipts}")
+    if getattr(args, "invoices", None) is not None:
+        shown.append(f"--invoices {args.invoices}")
     if args.qbo_window_s is not None:
         shown.append(f"--qbo-window-s {args.qbo_window_s:g}")
     if args.only:

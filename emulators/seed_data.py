@@ -5,6 +5,7 @@ Deterministic for a given seed, so running the demo twice seeds the same people.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import unicodedata
 from datetime import datetime
@@ -233,3 +234,67 @@ def qbo_invoices_and_payments(count: int, *, seed: int = 4, start_id: int = 7000
         elif kind == 3:
             asked.append("+1" + "".join(ch for ch in phone if ch.isdigit()))
     return {"Customer": customers, "Invoice": invoices, "Payment": payments, "asked": asked}
+
+
+# (name, unit price, tax rate %, tax-inclusive?) of invoice items: services taxed or not, a boxed
+# product priced with its tax inside.
+_INVOICE_ITEMS = [
+    ("Garden design consultation", 150.00, 0, False),
+    ("Lawn care (per visit)", 33.33, 7.25, False),
+    ("Hedge trimming (hour)", 45.50, 7.25, False),
+    ("Mulch delivery (cubic yard)", 38.99, 8.875, False),
+    ("Seed pack bundle", 21.40, 7.0, True),
+    ("Irrigation check", 89.00, 0, False),
+]
+_DISCOUNTS = [None, None, {"type": "percentage", "value": 10}, {"type": "fixed", "value": 15},
+              {"type": "percentage", "value": 12.5}]
+
+
+def hl_invoice(location_id: str, number: int | str, payer: tuple[str, str], items: list[dict[str, Any]], *,
+               status: str = "sent", discount: dict[str, Any] | None = None, issue_date: str | None = None,
+               due_date: str | None = None, currency: str = "USD", live: bool = True,
+               **extra: Any) -> dict[str, Any]:
+    """One HighLevel invoice for ``/_admin/seed`` (the emulator works out its totals as the CRM does)."""
+    name, email = payer
+    invoice: dict[str, Any] = {
+        "altId": location_id, "name": f"Invoice {number}", "invoiceNumber": str(number), "currency": currency,
+        "status": status, "liveMode": live, "invoiceItems": [{"currency": currency, **i} for i in items],
+        "discount": discount or {"type": "percentage", "value": 0},
+        "contactDetails": {"id": hashlib.sha1(email.encode()).hexdigest()[:20], "name": name, "email": email,
+                           "phoneNo": "+15550100100"},
+        "businessDetails": {"name": "Ñandú Landscaping"},
+    }
+    if issue_date:
+        invoice["issueDate"] = issue_date
+        invoice["dueDate"] = due_date or issue_date
+    return invoice | extra
+
+
+def hl_invoice_items(rnd: random.Random, count: int | None = None) -> list[dict[str, Any]]:
+    """Invoice items drawn from a small catalogue: quantities 1 to 4, some taxed, one tax-inclusive."""
+    out = []
+    for _ in range(count or rnd.randint(1, 4)):
+        name, price, rate, inclusive = rnd.choice(_INVOICE_ITEMS)
+        item: dict[str, Any] = {"name": name, "amount": price, "qty": rnd.randint(1, 4),
+                                "productId": "p" + _ascii(name)[:10]}
+        if rate:
+            item["taxes"] = [{"_id": f"tax{rate}", "name": f"Sales tax {rate}%", "rate": rate}]
+        if inclusive:
+            item["taxInclusive"] = True
+        out.append(item)
+    return out
+
+
+def hl_invoices(location_id: str, count: int, *, payers: list[tuple[str, str]] | None = None, seed: int = 5,
+                status: str = "sent", start_number: int = 1001, issue_dates: list[str] | None = None,
+                ) -> list[dict[str, Any]]:
+    """``count`` invoices (numbered from ``start_number``) from ``payers`` (default: 12 people), with
+    1 to 4 items each, a discount on some; ``issue_dates`` are used in turn (default: today)."""
+    rnd = random.Random(seed)
+    payers = payers or hl_payers(12, seed=seed)
+    out = []
+    for n in range(count):
+        day = issue_dates[n % len(issue_dates)] if issue_dates else None
+        out.append(hl_invoice(location_id, start_number + n, payers[n % len(payers)], hl_invoice_items(rnd),
+                              status=status, discount=rnd.choice(_DISCOUNTS), issue_date=day))
+    return out

@@ -95,6 +95,26 @@ def extra_router(store: Store, limits: Any, behaviour: Behaviour, defaults: dict
             raise HTTPException(404, f"location {locationId} does not exist")
         return {"locationId": locationId, "token": owned[locationId]}
 
+    @router.post("/transactions/{transaction_id}/refund")
+    def refund(transaction_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Refund a payment as a CRM user does in the UI (HighLevel publishes no refund endpoint):
+        ``{"amount": n}`` (default: what is left); the transaction's ``amountRefunded`` and status follow."""
+        from emulators.highlevel.store import now_iso
+        from emulators.highlevel.totals import dec, money
+
+        with store.lock:
+            txn = store.get("transactions", transaction_id)
+            if txn is None:
+                raise HTTPException(404, f"transaction {transaction_id} does not exist")
+            left = dec(txn.get("amount")) - dec(txn.get("amountRefunded"))
+            amount = dec((body or {}).get("amount")) if (body or {}).get("amount") is not None else left
+            if amount <= 0 or amount > left:
+                raise HTTPException(422, f"refund must be more than 0 and at most {money(left)}")
+            txn["amountRefunded"] = money(dec(txn.get("amountRefunded")) + amount)
+            txn["status"] = "refunded" if amount == left else "partially_refunded"
+            txn["updatedAt"] = now_iso()
+            return dict(txn)
+
     @router.get("/entities/{kind}")
     def entities(kind: str, locationId: str | None = None) -> dict[str, Any]:  # noqa: N803 - the API's name
         if kind == "locations":

@@ -7,6 +7,16 @@ Refusals use the messages the invoices OpenAPI document gives as examples under
 ``POST /invoices/{invoiceId}/void``: an unknown id (or another location's) is 400 "Unable to find an
 invoice with the given invoice id" on every invoice operation, and a draft cannot be voided (400
 "Can not void draft invoice. You can delete draft invoice!").
+
+``PUT /invoices/{invoiceId}`` (UpdateInvoiceDto: items, discount, dates...) edits an invoice in place
+and recomputes its totals; its status and payments stay. Judgement (the document names no refusal):
+a paid or void invoice is not edited, and no edit may bring the total below what was paid.
+
+A paid (or partly paid) invoice can be voided once the payments recorded on it are fully refunded:
+HighLevel's release note "Void Sent/Overdue/Paid Invoices || Refunds for manual payments" (white-label
+help centre, onlinebusinessautomator.com article 830) says a paid invoice's transaction "needs to be
+fully refunded first". A refund happens in the CRM's UI (no public endpoint); the emulator offers it as
+``POST /_admin/transactions/{id}/refund`` (admin.py). The invoice's ``amountPaid`` is left as it was.
 """
 
 from __future__ import annotations
@@ -163,6 +173,47 @@ async def send_invoice(invoice_id: str, request: Request) -> JSONResponse:
     return call.ok(answer)
 
 
+@router.put("/invoices/{invoice_id}")
+async def update_invoice(invoice_id: str, request: Request) -> JSONResponse:
+    call = await begin(request, body=True)
+    dto = call.body(m.UpdateInvoice)
+    fields = dto.model_dump(exclude_unset=True, by_alias=True)
+    fields["invoiceItems"] = tidy([i.model_dump(exclude_unset=True, by_alias=True) for i in dto.invoiceItems])
+    if dto.discount is not None:
+        fields["discount"] = tidy(dto.discount.model_dump(by_alias=True, exclude_none=True))
+    store: Store = request.app.state.hl.store
+    with store.lock:
+        invoice = _owned(call, store, invoice_id, dto.altId)
+        if invoice["status"] in ("void", "paid"):
+            raise call.fail(bad_request(f"Invoice is {invoice['status']} and cannot be updated"))
+        if dto.invoiceNumber and dto.invoiceNumber != str(invoice["invoiceNumber"]) and any(
+                str(i.get("invoiceNumber")) == dto.invoiceNumber for i in store.in_location("invoices", dto.altId)):
+            raise call.fail(bad_request(f"Invoice number {dto.invoiceNumber} already exists"))
+        edited = dict(invoice) | {k: v for k, v in fields.items() if k not in ("altId", "altType", "contactId")}
+        edited["invoiceItems"] = [{"_id": object_id(), "taxes": [], **item} for item in fields["invoiceItems"]]
+        if dto.invoiceNumber:
+            edited["invoiceNumber"] = _invoice_number(dto.invoiceNumber)
+        refresh_totals(edited)
+        if dec(edited["total"]) < dec(invoice["amountPaid"]):
+            raise call.fail(bad_request(f"The invoice total {edited['total']} cannot be less than the amount "
+                                        f"paid {invoice['amountPaid']}"))
+        edited["updatedAt"] = now_iso()
+        invoice.clear()
+        invoice.update(edited)
+        answer = dict(invoice)
+    maybe_drop(request)
+    return call.ok(answer)
+
+
+def _unrefunded_payments(store: Store, invoice: dict[str, Any]) -> Decimal:
+    """What the payments recorded on ``invoice`` still hold after their refunds."""
+    held = Decimal(0)
+    for txn in store.in_location("transactions", invoice["altId"]):
+        if txn.get("entityType") == "invoice" and txn.get("entityId") == invoice["_id"]:
+            held += max(dec(txn.get("amount")) - dec(txn.get("amountRefunded")), Decimal(0))
+    return held
+
+
 @router.post("/invoices/{invoice_id}/void")
 async def void_invoice(invoice_id: str, request: Request) -> JSONResponse:
     call = await begin(request, body=True)
@@ -174,8 +225,8 @@ async def void_invoice(invoice_id: str, request: Request) -> JSONResponse:
             raise call.fail(bad_request(VOID_DRAFT))
         if invoice["status"] == "void":
             raise call.fail(bad_request("Invoice is already void"))
-        if invoice["status"] == "paid":
-            raise call.fail(bad_request("A paid invoice cannot be voided"))
+        if _unrefunded_payments(store, invoice) > 0:
+            raise call.fail(bad_request("A paid invoice cannot be voided: refund its payments first"))
         invoice["status"] = "void"
         invoice["updatedAt"] = now_iso()
         answer = dict(invoice)

@@ -327,6 +327,35 @@ class CreateInvoice(Body):
     miscellaneousCharges: dict[str, Any] | None = None
 
 
+class UpdateInvoice(Body):
+    """``PUT /invoices/{invoiceId}`` (UpdateInvoiceDto): the whole editable invoice again."""
+
+    altId: str
+    altType: AltType
+    name: str
+    currency: str
+    invoiceItems: list[InvoiceItem]
+    issueDate: Annotated[str, AfterValidator(_day)]
+    dueDate: Annotated[str, AfterValidator(_day)]
+    title: str | None = None
+    description: str | None = None
+    businessDetails: BusinessDetails | None = None
+    invoiceNumber: str | None = None
+    contactId: str | None = None
+    contactDetails: ContactDetails | None = None
+    termsNotes: str | None = None
+    discount: Discount | None = None
+    automaticTaxesEnabled: bool | None = None
+    liveMode: bool | None = None
+    paymentSchedule: dict[str, Any] | None = None
+    tipsConfiguration: dict[str, Any] | None = None
+    xeroDetails: dict[str, Any] | None = None
+    invoiceNumberPrefix: str | None = None
+    paymentMethods: dict[str, Any] | None = None
+    attachments: list[dict[str, Any]] | None = None
+    miscellaneousCharges: dict[str, Any] | None = None
+
+
 class AltBody(Body):
     altId: str
     altType: AltType

@@ -37,7 +37,7 @@ SPEC_CORRECTIONS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("payments", "GetOrderResponseSchema", "items"): _ANY_OBJECT_ITEMS,
     **{("invoices", dto, "invoiceItems"): _ANY_OBJECT_ITEMS
        for dto in ("GetInvoiceResponseDto", "CreateInvoiceResponseDto", "DefaultInvoiceResponseDto",
-                   "VoidInvoiceResponseDto")},
+                   "VoidInvoiceResponseDto", "UpdateInvoiceResponseDto")},
 }
 
 

@@ -51,6 +51,10 @@ SEND = {"altId": LOC, "altType": "location", "userId": "user1", "action": "send_
 PAY = {"altId": LOC, "altType": "location", "mode": "card", "card": {"brand": "visa", "last4": "4242"},
        "cheque": {"number": ""}, "notes": "paid at the desk", "amount": 50}
 VOID = {"altId": LOC, "altType": "location"}
+UPDATE = {"altId": LOC, "altType": "location", "name": "Services", "currency": "USD", "issueDate": "2024-03-01",
+          "dueDate": "2024-03-31", "discount": {"type": "percentage", "value": 5},
+          "invoiceItems": [{"name": "Consulting", "currency": "USD", "amount": 120, "qty": 3,
+                            "taxes": [{"_id": "tax1", "name": "Sales tax", "rate": 8.25}]}]}
 ALT = {"altId": LOC, "altType": "location"}
 
 
@@ -101,6 +105,7 @@ def _cases(w: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any] | None
         ("GET", "/invoices/", "/invoices/",
          {"altId": LOC, "altType": "location", "limit": "10", "offset": "0", "status": "draft"}, None, V1, 200),
         ("GET", "/invoices/{invoiceId}", f"/invoices/{inv}", ALT, None, V1, 200),
+        ("PUT", "/invoices/{invoiceId}", f"/invoices/{inv}", None, UPDATE, V1, 200),
         ("POST", "/invoices/{invoiceId}/send", f"/invoices/{inv}/send", None, SEND, V1, 200),
         ("POST", "/invoices/{invoiceId}/record-payment", f"/invoices/{inv}/record-payment", None, PAY, V1, 200),
         ("POST", "/invoices/{invoiceId}/void", f"/invoices/{spare}/void", None, VOID, V1, 200),

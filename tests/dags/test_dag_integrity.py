@@ -84,6 +84,13 @@ def test_tags_from_the_fixed_list(dagbag) -> None:
         assert set(dag.tags) <= TAGS, f"{dag.dag_id}: {set(dag.tags) - TAGS}"
 
 
+def test_every_flow_has_its_dag_every_five_minutes(dagbag) -> None:
+    from datetime import timedelta
+
+    for dag_id in ("qbo_customers_to_crm", "crm_payments_to_qbo", "crm_invoices_to_qbo"):
+        assert dagbag.dags[dag_id].schedule == timedelta(minutes=5), dag_id
+
+
 def test_runbook_and_schedule(dagbag) -> None:
     for dag in dagbag.dags.values():
         assert dag.doc_md and "When it fails" in dag.doc_md, dag.dag_id

@@ -135,6 +135,35 @@ def test_receipts_dag_run_creates_one_receipt_per_eligible_payment(stack: Stack)
     assert len(receipts["SalesReceipt"]) == 8
 
 
+def test_invoices_dag_run_creates_and_pays_invoices(stack: Stack) -> None:
+    from emulators.seed_data import hl_invoices
+    from qbo_crm_sync.integrations_registry import connect
+
+    crm_location(stack.highlevel_url, LOCATION, token=HL_TOKEN)  # the token highlevel_default carries
+    integration = connect(LOCATION, prompt=None, out=lambda _: None)
+    rows = hl_invoices(LOCATION, 6, seed=4)
+    rows[0] |= {"status": "paid"}  # paid in full when first seen: the invoice and its payment
+    rows[1] |= {"status": "draft"}
+    requests.post(f"{stack.highlevel_url}/_admin/seed", timeout=30, json={"invoices": rows}).raise_for_status()
+
+    result = airflow(dict(os.environ), "dags", "test", "crm_invoices_to_qbo")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+    base = f"{stack.qbo_url}/_admin/entities/{integration.realm_id}"
+    invoices = requests.get(f"{base}/Invoice", timeout=10).json()["Invoice"]
+    payments = requests.get(f"{base}/Payment", timeout=10).json()["Payment"]
+    with db.connect(stack.database_url) as conn:
+        run = conn.execute("SELECT * FROM sync.run WHERE dag_id = 'crm_invoices_to_qbo'").fetchone()
+        skipped = conn.execute("SELECT reason FROM sync.row_status WHERE flow = 'invoices' AND status = 'skipped'"
+                               ).fetchall()
+    assert run["status"] == "success", run
+    assert len(invoices) == 5 and len(payments) == 1
+    assert payments[0]["Line"][0]["LinkedTxn"][0]["TxnType"] == "Invoice"
+    assert [r["reason"] for r in skipped] == ["draft in the CRM: not synced until it is sent"]
+    state, tis = last_run("crm_invoices_to_qbo")
+    assert state == "success" and {step: tis[(step, 0)][0] for step in STEPS} == dict.fromkeys(STEPS, "success")
+
+
 def test_one_integrations_failure_leaves_the_others_syncing(stack: Stack) -> None:
     """Three integrations; the middle one's grant was revoked at Intuit. Its extract fails (and it
     turns needs_reauth); the other two run transform, load and report and their contacts reach the

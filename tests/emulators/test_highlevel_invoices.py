@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from tests.emulators.highlevel_client import LOC, call, entities
 
@@ -120,3 +121,47 @@ def test_void_refusals_carry_the_documented_messages(highlevel: str) -> None:
         unknown = call(highlevel, method, path, json=body, params=params)
         assert unknown.status_code == 400
         assert unknown.json()["message"] == "Unable to find an invoice with the given invoice id"
+
+
+def _editable(invoice: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**ALT, "name": invoice["name"], "currency": invoice["currency"], "issueDate": invoice["issueDate"],
+            "dueDate": invoice["dueDate"], "discount": invoice["discount"],
+            "invoiceItems": [{k: v for k, v in i.items() if k != "_id"} for i in invoice["invoiceItems"]]} | changes
+
+
+def test_update_recomputes_totals_and_keeps_status_and_payments(highlevel: str) -> None:
+    iid = draft(highlevel)["_id"]
+    call(highlevel, "POST", f"/invoices/{iid}/send",
+         json={**ALT, "userId": "u1", "action": "send_manually", "liveMode": True}).raise_for_status()
+    call(highlevel, "POST", f"/invoices/{iid}/record-payment",
+         json={**ALT, "mode": "cash", **CARD, "amount": 100}).raise_for_status()
+    now = call(highlevel, "GET", f"/invoices/{iid}", params=ALT).json()
+    edited = call(highlevel, "PUT", f"/invoices/{iid}", json=_editable(now, discount={"type": "fixed", "value": 50}))
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    # 339.98 - 50 (shared over both lines) + 8.25 % of what is left of the 300 line (255.88): 21.11
+    assert body["totalSummary"] == {"subTotal": 339.98, "discount": 50, "tax": 21.11} and body["total"] == 311.09
+    assert body["status"] == "partially_paid" and body["amountPaid"] == 100 and body["amountDue"] == 211.09
+    too_small = call(highlevel, "PUT", f"/invoices/{iid}",
+                     json=_editable(now, invoiceItems=[{"name": "Hours", "currency": "USD", "amount": 10, "qty": 1}]))
+    assert too_small.status_code == 400 and "cannot be less than the amount paid" in too_small.json()["message"]
+    missing = call(highlevel, "PUT", f"/invoices/{iid}", json={k: v for k, v in _editable(now).items()
+                                                               if k != "dueDate"})
+    assert missing.status_code == 422 and "dueDate should not be empty" in missing.json()["message"]
+    call(highlevel, "POST", f"/invoices/{iid}/record-payment", json={**ALT, "mode": "cash", **CARD}).raise_for_status()
+    paid = call(highlevel, "PUT", f"/invoices/{iid}", json=_editable(now))
+    assert paid.status_code == 400 and paid.json()["message"] == "Invoice is paid and cannot be updated"
+
+
+def test_a_paid_invoice_is_voided_once_its_payments_are_refunded(highlevel: str) -> None:
+    iid = draft(highlevel)["_id"]
+    call(highlevel, "POST", f"/invoices/{iid}/send",
+         json={**ALT, "userId": "u1", "action": "send_manually", "liveMode": True}).raise_for_status()
+    call(highlevel, "POST", f"/invoices/{iid}/record-payment", json={**ALT, "mode": "cash", **CARD}).raise_for_status()
+    refused = call(highlevel, "POST", f"/invoices/{iid}/void", json=ALT)
+    assert refused.status_code == 400 and "refund its payments first" in refused.json()["message"]
+    (txn,) = entities(highlevel, "transactions", LOC)
+    refund = requests.post(f"{highlevel}/_admin/transactions/{txn['_id']}/refund", json={}, timeout=5).json()
+    assert refund["amountRefunded"] == txn["amount"] and refund["status"] == "refunded"
+    voided = call(highlevel, "POST", f"/invoices/{iid}/void", json=ALT)
+    assert voided.status_code == 200 and voided.json()["status"] == "void"

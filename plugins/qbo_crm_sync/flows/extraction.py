@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from qbo_crm_sync.flows.job import Job
 from qbo_crm_sync.store import staging, watermarks
@@ -31,6 +32,23 @@ def parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
     except ValueError:
         return None
+
+
+def local_day(value: Any, zone: ZoneInfo) -> str | None:
+    """The calendar day (ISO) of an API time in ``zone``; a plain ``YYYY-MM-DD`` is that day already.
+    None when absent, unreadable, or a time without an offset (its day would be a guess)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            return None
+    stamp = parse_time(text)
+    if stamp is None or stamp.tzinfo is None:
+        return None
+    return stamp.astimezone(zone).date().isoformat()
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,16 @@ class Pending:
     sends: int
 
 
+def request_counts(job: Job) -> dict[str, Any]:
+    """The QBO requests this job's hook has made so far, and how many of them were metered reads."""
+    stats = getattr(job.qbo_hook, "stats", None)
+    if stats is None:
+        return {}
+    counts = stats.as_dict()
+    return {"qbo_requests": int(sum(v for k, v in counts.items() if k not in ("throttled_s", "token"))),
+            "qbo_reads": int(counts.get("read", 0))}
+
+
 def batch_request_id(items: Sequence[dict[str, Any]]) -> str:
     """The requestid the hook sends for these items (one request of ≤ 30)."""
     return request_id("batch", *[str(i["bId"]) for i in items])
@@ -62,11 +72,13 @@ def pending(conn: Connection, integration_id: int, purpose: str) -> list[Pending
 
 def send(job: Job, purpose: str, items: list[dict[str, Any]], apply: Apply,
          decode: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item,
-         locate: Locate | None = None) -> bool:
+         locate: Locate | None = None, once: bool = False) -> bool:
     """Log, send and apply one batch (≤ 30 items). False when its outcome is unknown: it stays
     pending and is re-sent by :func:`resend_pending` before anything new is formed. With ``locate``,
     an item QBO refuses as a duplicate DocNumber (its earlier send landed, e.g. a retry whose first
-    answer was lost) is looked up and applied as created."""
+    answer was lost) is looked up and applied as created. ``once``: the request is not sent again
+    after an answer was lost (``QuickBooksHook.batch_once``), for writes QBO would not refuse to make
+    twice (a payment): what landed is found by ``locate`` when the batch is settled."""
     with job.connect() as conn:
         row = conn.execute(query("qbo_customers_batch_open"), {
             "integration_id": job.integration.id, "purpose": purpose,
@@ -74,12 +86,12 @@ def send(job: Job, purpose: str, items: list[dict[str, Any]], apply: Apply,
         }).fetchone()
         conn.commit()
     assert row is not None
-    return _deliver(job, row["id"], [decode(i) for i in items], apply, locate)
+    return _deliver(job, row["id"], [decode(i) for i in items], apply, locate, once)
 
 
 def resend_pending(job: Job, purpose: str, apply: Apply,
                    decode: Callable[[dict[str, Any]], dict[str, Any]] = lambda item: item,
-                   locate: Locate | None = None) -> tuple[int, bool]:
+                   locate: Locate | None = None, once: bool = False) -> tuple[int, bool]:
     """Settle every pending batch of ``purpose``: apply what ``locate`` finds in QBO, re-send the
     rest; answer (how many batches, all settled)."""
     with job.connect() as conn:
@@ -99,7 +111,7 @@ def resend_pending(job: Job, purpose: str, apply: Apply,
         with job.connect() as conn:
             conn.execute(query("qbo_customers_batch_resend"), {"id": batch.id})
             conn.commit()
-        if not _deliver(job, batch.id, [decode(i) for i in _short_bids(stored)], apply, locate):
+        if not _deliver(job, batch.id, [decode(i) for i in _short_bids(stored)], apply, locate, once):
             return len(waiting), False
     return len(waiting), True
 
@@ -127,40 +139,83 @@ def _narrow(job: Job, batch: Pending, locate: Locate, decode: Callable[[dict[str
     return rest
 
 
-def by_doc_number(qbo: Any) -> Locate:
-    """A ``locate`` for creates named by a deterministic DocNumber: one query per entity and batch
-    (``DocNumber IN (...)``); a transaction counts as the item's only with the same customer too."""
+# What a create is found by in QBO: its deterministic number (a Payment has no DocNumber of its own
+# to be found by; its PaymentRefNum is filterable: Intuit's Payment reference).
+KEY_FIELDS = {"Payment": "PaymentRefNum"}
+# owned(sent, held): whether a transaction QBO holds under the sent number is this write's own.
+Owned = Callable[[dict[str, Any], dict[str, Any]], bool]
+# landed(item, held): whether an update or void already shows in what QBO holds for its Id.
+Landed = Callable[[dict[str, Any], dict[str, Any]], bool]
+ID_LIST_MAX = 100  # Ids per "Id IN (...)" query: a short URL
+
+
+def same_customer(sent: dict[str, Any], held: dict[str, Any]) -> bool:
+    """The default ownership test: the same customer, when the write names one."""
+    customer = ref_value(sent.get("CustomerRef"))
+    return customer is None or ref_value(held.get("CustomerRef")) == customer
+
+
+def by_doc_number(qbo: Any, owned: Owned = same_customer, landed: Landed | None = None) -> Locate:
+    """A ``locate`` for writes QBO can be asked about. Creates are named by a deterministic number
+    (DocNumber; PaymentRefNum for payments): one ``IN (...)`` query per entity and batch, and a
+    transaction held under that number counts as the item's only when ``owned`` says so (the same
+    customer by default; a flow whose numbers can clash with the accountant's own asks for more).
+    Updates and voids (items naming an Id) are looked up by Id when ``landed`` is given, and count as
+    landed when it says so; without it they are sent again."""
     from qbo_crm_sync.hooks.quickbooks import quote
 
+    def held_rows(entity: str, field: str, values: list[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        unique = sorted(set(values))
+        for start in range(0, len(unique), ID_LIST_MAX):
+            listed = ", ".join(quote(v) for v in unique[start:start + ID_LIST_MAX])
+            # A QBO query, not SQL: every literal goes through quote().
+            rows += qbo.query(f"SELECT * FROM {entity} WHERE {field} IN ({listed})")  # noqa: S608
+        return rows
+
     def locate(items: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
-        wanted: dict[str, list[str]] = {}
+        by_number: dict[str, list[str]] = {}
+        by_id: dict[str, list[str]] = {}
         for item in items:
             entity = _entity_of(item)
-            wanted.setdefault(entity, []).append(str(item[entity]["DocNumber"]))
-        held: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for entity, docs in wanted.items():
-            listed = ", ".join(quote(d) for d in sorted(set(docs)))
-            # A QBO query, not SQL: every literal goes through quote().
-            for row in qbo.query(f"SELECT * FROM {entity} WHERE DocNumber IN ({listed})"):  # noqa: S608
-                held.setdefault((entity, str(row.get("DocNumber"))), []).append(row)
+            if _is_create(item):
+                by_number.setdefault(entity, []).append(str(item[entity][KEY_FIELDS.get(entity, "DocNumber")]))
+            elif landed is not None:
+                by_id.setdefault(entity, []).append(str(item[entity]["Id"]))
+        numbered: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for entity, numbers in by_number.items():
+            field = KEY_FIELDS.get(entity, "DocNumber")
+            for row in held_rows(entity, field, numbers):
+                numbered.setdefault((entity, str(row.get(field))), []).append(row)
+        current: dict[tuple[str, str], dict[str, Any]] = {}
+        for entity, ids in by_id.items():
+            for row in held_rows(entity, "Id", ids):
+                current[(entity, str(row.get("Id")))] = row
         found: list[dict[str, Any] | None] = []
         for item in items:
             entity = _entity_of(item)
             sent = item[entity]
-            customer = _ref_value(sent.get("CustomerRef"))
-            rows = [r for r in held.get((entity, str(sent["DocNumber"])), [])
-                    if customer is None or _ref_value(r.get("CustomerRef")) == customer]
-            found.append({entity: rows[0]} if rows else None)
+            if _is_create(item):
+                key = (entity, str(sent[KEY_FIELDS.get(entity, "DocNumber")]))
+                rows = [r for r in numbered.get(key, []) if owned(sent, r)]
+                found.append({entity: rows[0]} if rows else None)
+            else:
+                row = current.get((entity, str(sent.get("Id"))))
+                found.append({entity: row} if row is not None and landed is not None and landed(item, row) else None)
         return found
 
     return locate
 
 
+def _is_create(item: dict[str, Any]) -> bool:
+    return item.get("operation", "create") == "create"
+
+
 def _entity_of(item: dict[str, Any]) -> str:
-    return next(k for k in item if k not in ("bId", "operation"))
+    return next(k for k in item if k not in ("bId", "operation", "optionsData"))
 
 
-def _ref_value(ref: Any) -> str | None:
+def ref_value(ref: Any) -> str | None:
     value = ref.get("value") if isinstance(ref, dict) else None
     return str(value) if value not in (None, "") else None
 
@@ -189,9 +244,9 @@ def _short_bids(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _deliver(job: Job, batch_id: int, items: list[dict[str, Any]], apply: Apply,
-             locate: Locate | None = None) -> bool:
+             locate: Locate | None = None, once: bool = False) -> bool:
     try:
-        results = job.qbo.batch(items)
+        results = job.qbo.batch_once(items) if once else job.qbo.batch(items)
         if locate is not None:
             results = _found_duplicates(items, results, locate)
     except AuthError:

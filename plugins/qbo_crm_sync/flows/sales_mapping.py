@@ -11,17 +11,19 @@ the CRM total to the cent in either tax mode:
 - ``fold_into_lines`` puts tax and discount into the line amounts, as HighLevel's own QuickBooks
   integration does for US companies; TotalTax is 0.
 
-Whatever cannot be booked apart (a discount where discount lines are off) is folded. The lines must
-add up to ``total + discount line - TotalTax``; when the CRM's prices do not (folded amounts,
-tax-inclusive prices, rounding), that target is shared over the lines in proportion to their value,
-to the cent, and a line whose amount is not quantity × price is written as one unit with the
-quantity in its description.
+Whatever cannot be booked apart (a discount where discount lines are off) is folded. A caller may
+ask for the discount line in either mode (``discount_line=True``: invoices show the discount where
+the company allows one, whatever happens to the tax). The lines must add up to ``total + discount
+line - TotalTax``; when the CRM's prices do not (folded amounts, tax-inclusive prices, rounding),
+that target is shared over the lines in proportion to their value, to the cent (a line's tax already
+inside its price, ``included_tax``, comes off that line's share where tax is booked apart), and a line
+whose amount is not quantity × price is written as one unit with the quantity in its description.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from qbo_crm_sync.flows.company import CompanyFacts
@@ -39,6 +41,30 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def money(value: Any) -> Decimal | None:
+    """A Decimal from an API number (never through float's binary rounding), or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+MONEY_KEYS = frozenset({"Amount", "UnitPrice", "Qty", "TotalTax", "TotalAmt"})
+
+
+def with_decimals(body: Any) -> Any:
+    """A body read back from JSON storage with its money fields as Decimal again."""
+    if isinstance(body, dict):
+        return {k: (money(v) if k in MONEY_KEYS and isinstance(v, str | int | float) else with_decimals(v))
+                for k, v in body.items()}
+    if isinstance(body, list):
+        return [with_decimals(v) for v in body]
+    return body
+
+
 @dataclass(frozen=True)
 class SaleLine:
     name: str
@@ -47,6 +73,8 @@ class SaleLine:
     item_id: str | None = None
     description: str | None = None
     taxed: bool = False
+    # The tax inside this line's price (a tax-inclusive price), where the source tells it.
+    included_tax: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -91,12 +119,16 @@ def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
 
 
 def qbo_lines(sale: Sale, mode: str, company: CompanyFacts, *, default_item_id: str | None = None,
-              tax_code_id: str | None = None) -> dict[str, Any]:
-    """``Line`` and ``TxnTaxDetail`` for a SalesReceipt or Invoice body (CustomerRef etc. not included)."""
+              tax_code_id: str | None = None, discount_line: bool | None = None) -> dict[str, Any]:
+    """``Line`` and ``TxnTaxDetail`` for a SalesReceipt or Invoice body (CustomerRef etc. not included).
+
+    ``discount_line``: None books the discount as a line only where tax is booked apart; True
+    wherever the company allows discount lines; False never."""
     if mode not in ("total_tax", "fold_into_lines"):
         raise ValueError(f"unresolved tax mode {mode!r}")
     book_tax = mode == "total_tax" and sale.tax > 0
-    discount_line = mode == "total_tax" and company.allow_discount and sale.discount > 0
+    wanted = mode == "total_tax" if discount_line is None else discount_line
+    discount_line = wanted and company.allow_discount and sale.discount > 0
     tax = cents(sale.tax) if book_tax else ZERO
     discount = cents(sale.discount) if discount_line else ZERO
     target = cents(sale.total) + discount - tax
@@ -104,7 +136,14 @@ def qbo_lines(sale: Sale, mode: str, company: CompanyFacts, *, default_item_id: 
         raise MappingError(f"the CRM total {sale.total:.2f} is less than its tax {tax:.2f} less its discount "
                            f"{discount:.2f}: the lines would be negative")
     gross = [cents(line.qty * line.unit_price) for line in sale.lines]
-    amounts = gross if sum(gross, ZERO) == target else allocate(target, gross)
+    weights = [max(g - cents(line.included_tax), ZERO) if book_tax else g
+               for g, line in zip(gross, sale.lines, strict=True)]
+    if sum(gross, ZERO) == target:
+        amounts = gross
+    elif sum(weights, ZERO) == target:
+        amounts = weights
+    else:
+        amounts = allocate(target, weights)
     # US companies code lines TAX/NON; elsewhere a taxed line carries the company's own tax code.
     taxed_code = tax_code_id if company.country != "US" and tax_code_id else "TAX"
     lines = [_item_line(line, amount, taxed_code if book_tax and line.taxed else "NON", default_item_id)

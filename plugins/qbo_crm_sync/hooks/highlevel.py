@@ -466,9 +466,57 @@ class HighLevelHook(BaseHook):
         params = {**self._alt(), "status": status, **filters}
         return self._paged("/invoices/", params, "invoices", "total")
 
+    def invoice_page(self, offset: int = 0, limit: int = PAGE_SIZE, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        """One page of ``GET /invoices/`` and the listing's ``total``: what a caller needs to weigh
+        reading the whole listing against reading invoices one by one."""
+        body = self._request("GET", "/invoices/", kind="read",
+                             params={**self._alt(), **filters, "limit": limit, "offset": offset})
+        return list(body.get("invoices") or []), int(body.get("total") or 0)
+
     def get_invoice(self, invoice_id: str) -> dict[str, Any]:
         body = self._request("GET", f"/invoices/{invoice_id}", kind="read", params=self._alt())
         return body.get("invoice") if isinstance(body.get("invoice"), dict) else body
+
+    def find_invoice(self, invoice_id: str) -> dict[str, Any] | None:
+        """The invoice, or None when the location has no invoice with that id (any more)."""
+        try:
+            return self.get_invoice(invoice_id)
+        except ApiError as exc:
+            # The API answers an unknown (or deleted) id with 400 "Unable to find an invoice ...".
+            if exc.status == 404 or (exc.status == 400 and "unable to find" in (exc.detail or "").lower()):
+                return None
+            raise
+
+    # The CRM user's side of an invoice's life (the sync itself only reads invoices): tests, the
+    # demo and the benchmark act in the CRM through these, as a user's tools would.
+
+    def create_invoice(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``POST /invoices/``: a new draft (CreateInvoiceDto without altId/altType)."""
+        return self._request("POST", "/invoices/", kind="write", body={**self._alt(), **payload}, idempotent=False)
+
+    def update_invoice(self, invoice_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """``PUT /invoices/{id}`` (UpdateInvoiceDto without altId/altType): items, discount, dates..."""
+        return self._request("PUT", f"/invoices/{invoice_id}", kind="write", body={**self._alt(), **payload})
+
+    def send_invoice(self, invoice_id: str, user_id: str, live_mode: bool = True,
+                     action: str = "send_manually") -> dict[str, Any]:
+        body = {**self._alt(), "userId": user_id, "action": action, "liveMode": live_mode}
+        return self._request("POST", f"/invoices/{invoice_id}/send", kind="write", body=body, idempotent=False)
+
+    def record_invoice_payment(self, invoice_id: str, amount: Decimal | None = None, mode: str = "cash",
+                               notes: str = "") -> dict[str, Any]:
+        """Record a manual payment (the whole amount due without ``amount``). Not idempotent: an
+        answer lost on the way back is reported, not resent, so nothing is paid twice."""
+        body: dict[str, Any] = {**self._alt(), "mode": mode, "card": {"brand": "", "last4": ""},
+                                "cheque": {"number": ""}, "notes": notes}
+        if amount is not None:
+            body["amount"] = amount
+        return self._request("POST", f"/invoices/{invoice_id}/record-payment", kind="write", body=body,
+                             idempotent=False)
+
+    def void_invoice(self, invoice_id: str) -> dict[str, Any]:
+        return self._request("POST", f"/invoices/{invoice_id}/void", kind="write", body=self._alt(),
+                             idempotent=False)
 
     # -- conversations
 

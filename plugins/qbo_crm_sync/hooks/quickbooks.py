@@ -581,6 +581,7 @@ class QuickBooksHook(BaseHook):
         params: dict[str, Any] | None = None,
         body: Any = None,
         batch: bool = False,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
         sender = self.get_conn()
         s = self.settings
@@ -600,6 +601,7 @@ class QuickBooksHook(BaseHook):
             data=data,
             headers=headers,
             reauthenticate=self._on_unauthorized,
+            idempotent=idempotent,
             # QBO also allows 10 requests per second per realm (scaled with the window like the rest).
             extra_throttles=[
                 shared_throttle(f"quickbooks-second:{s.base_url}", s.requests_per_second, s.window_s / 60),
@@ -722,29 +724,46 @@ class QuickBooksHook(BaseHook):
             raise ValueError(f"QBO refuses bIds over {BID_MAX} characters in a batch with a requestid: {too_long[:3]}")
         results: list[dict[str, Any]] = []
         for start in range(0, len(prepared), BATCH_SIZE):
-            chunk = prepared[start : start + BATCH_SIZE]
-            ids = [p["bId"] for p in chunk]
-            body = self._send(
-                "POST",
-                "batch",
-                kind="batch",
-                params={"requestid": check_request_id(request_id("batch", *ids), BATCH_REQUEST_ID_MAX)},
-                body={"BatchItemRequest": chunk},
-                batch=True,
-            )
-            answers = {
-                str(a.get("bId")): a for a in body.get("BatchItemResponse") or [] if isinstance(a, dict)
-            }
-            for bid in ids:
-                answer = answers.get(bid)
-                if answer is None:
-                    results.append(
-                        {"bId": bid, "error": ApiError(f"QuickBooks batch gave no answer for item {bid}")}
-                    )
-                elif answer.get("Fault") or answer.get("fault"):
-                    results.append({**answer, "error": fault_error(answer)})
-                else:
-                    results.append(answer)
+            results += self._batch_request(prepared[start : start + BATCH_SIZE], idempotent=True)
+        return results
+
+    def batch_once(self, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One batch request (≤ 30 items, each with its deterministic ``bId``) that is not sent again
+        once it may have been processed: a lost answer raises, so that the caller finds out what
+        landed (flows/qbo_batch_log.py) instead of trusting QBO's requestid replay. Only a refusal
+        that proves nothing was processed (429, a connection never opened) is retried."""
+        if len(items) > BATCH_SIZE:
+            raise ValueError(f"one batch request carries at most {BATCH_SIZE} items")
+        if any(not item.get("bId") for item in items):
+            raise ValueError("batch_once needs every item's bId")
+        return self._batch_request([{**item, "bId": str(item["bId"])} for item in items], idempotent=False)
+
+    def _batch_request(self, chunk: list[dict[str, Any]], idempotent: bool) -> list[dict[str, Any]]:
+        ids = [p["bId"] for p in chunk]
+        if len(set(ids)) != len(ids):
+            raise ValueError("batch items need distinct bIds")
+        too_long = [b for b in ids if len(b) > BID_MAX]
+        if too_long:
+            raise ValueError(f"QBO refuses bIds over {BID_MAX} characters in a batch with a requestid: {too_long[:3]}")
+        body = self._send(
+            "POST",
+            "batch",
+            kind="batch",
+            params={"requestid": check_request_id(request_id("batch", *ids), BATCH_REQUEST_ID_MAX)},
+            body={"BatchItemRequest": chunk},
+            batch=True,
+            idempotent=idempotent,
+        )
+        answers = {str(a.get("bId")): a for a in body.get("BatchItemResponse") or [] if isinstance(a, dict)}
+        results: list[dict[str, Any]] = []
+        for bid in ids:
+            answer = answers.get(bid)
+            if answer is None:
+                results.append({"bId": bid, "error": ApiError(f"QuickBooks batch gave no answer for item {bid}")})
+            elif answer.get("Fault") or answer.get("fault"):
+                results.append({**answer, "error": fault_error(answer)})
+            else:
+                results.append(answer)
         return results
 
 

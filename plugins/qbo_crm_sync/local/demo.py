@@ -21,6 +21,7 @@ DEMO_LOCATION = "ve9EPM428h8vShlRW1KT"
 NEW_CUSTOMERS = 40
 OLD_CUSTOMERS = 6
 NEW_PAYMENTS = 30
+NEW_INVOICES = 12
 
 
 def say(message: str) -> None:
@@ -60,13 +61,27 @@ def seed_after_connect(s: stack.Stack) -> None:
 
     qbo_state = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()["realms"].get(DEMO_REALM, {})
     known = (qbo_state.get("counts") or {}).get("Customer", 0)
-    paid = (requests.get(f"{s.highlevel_url}/_admin/state", timeout=10).json().get("counts") or {}).get(
-        "transactions", 0)
+    crm_counts = requests.get(f"{s.highlevel_url}/_admin/state", timeout=10).json().get("counts") or {}
+    paid = crm_counts.get("transactions", 0)
     requests.post(f"{s.qbo_url}/_admin/seed", timeout=30, json={
         "realmId": DEMO_REALM, "Customer": qbo_customers(NEW_CUSTOMERS, seed=7, start=known - OLD_CUSTOMERS)},
     ).raise_for_status()
     requests.post(f"{s.highlevel_url}/_admin/seed", timeout=30,
                   json={"transactions": hl_transactions(DEMO_LOCATION, NEW_PAYMENTS, seed=5 + paid)}).raise_for_status()
+    requests.post(f"{s.highlevel_url}/_admin/seed", timeout=30,
+                  json={"invoices": demo_invoices(crm_counts.get("invoices", 0))}).raise_for_status()
+
+
+def demo_invoices(known: int) -> list[dict[str, Any]]:
+    """Invoices in every state the invoice flow meets: sent (most), partly paid, paid, a draft, a void."""
+    from emulators.seed_data import hl_invoices
+
+    rows = hl_invoices(DEMO_LOCATION, NEW_INVOICES, seed=9 + known, start_number=1001 + known)
+    rows[1]["status"], rows[1]["amountPaid"] = "partially_paid", 5
+    rows[2]["status"] = "paid"
+    rows[3]["status"] = "draft"
+    rows[4]["status"] = "void"
+    return rows
 
 
 def ensure_integration() -> bool:
@@ -163,9 +178,10 @@ def print_summary(since: datetime, s: stack.Stack) -> None:
                 for reason, n in sorted(by.items(), key=lambda kv: -kv[1])[:10]:
                     print(f"  {status:<9}{n:>5} × {reason}"[:150])
         if sm["counts"].get("reconciliation"):
-            from qbo_crm_sync.flows.receipts import render_reconciliation
+            from qbo_crm_sync.flows import invoices, receipts
 
-            print("\n" + render_reconciliation(sm["counts"]["reconciliation"]).strip())
+            render = invoices.render_reconciliation if sm["flow"] == invoices.FLOW else receipts.render_reconciliation
+            print("\n" + render(sm["counts"]["reconciliation"]).strip())
     qbo = requests.get(f"{s.qbo_url}/_admin/state", timeout=10).json()["realms"].get(DEMO_REALM, {})
     crm = requests.get(f"{s.highlevel_url}/_admin/state", timeout=10).json()
     print("\nEmulator state now:")
@@ -190,7 +206,7 @@ def main() -> int:
     if ensure_integration():
         seed_after_connect(s)
         say(f"seeded {NEW_CUSTOMERS} QuickBooks customers created after connecting "
-            "(accents, apostrophes, a few bad records)")
+            f"(accents, apostrophes, a few bad records), {NEW_PAYMENTS} CRM payments and {NEW_INVOICES} CRM invoices")
     else:
         say("nothing new seeded: this cycle should load nothing new")
     results = run_dags()

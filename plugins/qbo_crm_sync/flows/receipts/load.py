@@ -166,13 +166,13 @@ def _load_locked(job: Job) -> dict[str, Any]:
         with job.connect() as conn:
             waiting = len(outbox.waiting(conn, iid, FLOW))
         log.warning("A receipt batch's outcome is still unknown: nothing new is sent until it is settled")
-        return {"to_load": waiting, "deferred": waiting, "resent_batches": resent, **_requests(job)}
+        return {"to_load": waiting, "deferred": waiting, "resent_batches": resent, **qbo_batch_log.request_counts(job)}
     with job.connect() as conn:
         items = outbox.waiting(conn, iid, FLOW)
         receipts = receipts_of(conn, iid, [i.source_id for i in items])
     if not items:
         log.info("Nothing to load")
-        return {"to_load": 0, "resent_batches": resent, **applier.totals, **_requests(job)}
+        return {"to_load": 0, "resent_batches": resent, **applier.totals, **qbo_batch_log.request_counts(job)}
 
     refund_items = [i for i in items if "refund" in i.payload]
     sale_items = [i for i in items if "refund" not in i.payload]
@@ -223,7 +223,7 @@ def _load_locked(job: Job) -> dict[str, Any]:
             "failed": applier.totals.get("failed", 0), "dead": applier.totals.get("dead", 0),
             "refunds": len(refund_batch), "batches": len(chunks), "unknown_batches": unknown,
             "resent_batches": resent,
-            "deferred": unknown * BATCH_ITEMS, **_requests(job)}
+            "deferred": unknown * BATCH_ITEMS, **qbo_batch_log.request_counts(job)}
 
 
 def _refund_steps(job: Job, applier: _Applier, items: list[outbox.Item],
@@ -286,14 +286,3 @@ def _with_receipt_refs(job: Job, receipt: dict[str, Any]) -> dict[str, Any]:
         return receipt
     return {**receipt, "deposit_account_id": receipt.get("deposit_account_id") or _ref(found.get("DepositToAccountRef")),
             "item_id": receipt.get("item_id") or _item_of(found)}
-
-
-def _requests(job: Job) -> dict[str, Any]:
-    stats = getattr(job.qbo_hook, "stats", None)
-    if stats is None:
-        return {}
-    counts = stats.as_dict()
-    return {"qbo_requests": int(sum(v for k, v in counts.items() if k not in ("throttled_s", "token"))),
-            "qbo_reads": int(counts.get("read", 0))}
-
-

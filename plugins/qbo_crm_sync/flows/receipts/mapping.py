@@ -17,18 +17,27 @@ Money is Decimal throughout; a receipt's total equals the CRM amount to the cent
 
 from __future__ import annotations
 
-import hashlib
 import re
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from qbo_crm_sync.flows.codes import base36, digest_code
 from qbo_crm_sync.flows.company import CompanyFacts
+from qbo_crm_sync.flows.extraction import local_day
 from qbo_crm_sync.flows.qbo_customers import display_name_for, email_key
-from qbo_crm_sync.flows.sales_mapping import MappingError, Sale, SaleLine, cents, qbo_lines, resolve_tax_mode
+from qbo_crm_sync.flows.sales_mapping import (  # noqa: F401 - money and with_decimals are this flow's too
+    MappingError,
+    Sale,
+    SaleLine,
+    cents,
+    money,
+    qbo_lines,
+    resolve_tax_mode,
+    with_decimals,
+)
 
 QBO_TIME_ZONE = ZoneInfo("America/Los_Angeles")
 CENT = Decimal("0.01")
@@ -40,20 +49,12 @@ ORDER_FORM_SOURCES = frozenset({"funnel", "website"})
 KIND_BY_SOURCE = {"membership": "membership", "calendar": "calendar", "subscription": "subscription"}
 ELIGIBLE_KINDS = ("order_form", "subscription", "membership", "calendar")
 SUCCEEDED = frozenset({"succeeded", "success", "paid", "completed"})
-INVOICE_PAYMENT = "CRM invoice payment: recorded by the invoice flow as a QBO payment, not as a receipt"
+INVOICE_PAYMENT = ("CRM invoice payment: recorded by the invoice flow (crm_invoices_to_qbo) as a QBO payment "
+                   "against the invoice, not as a receipt")
 KIND_LABELS = {"order_form": "order form", "subscription": "subscription", "membership": "membership",
                "calendar": "calendar booking"}
 
 _HEX_ID = re.compile(r"^[0-9a-fA-F]{24}$")
-_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _base36(number: int, width: int) -> str:
-    digits = []
-    while number:
-        number, rest = divmod(number, 36)
-        digits.append(_BASE36[rest])
-    return "".join(reversed(digits)).rjust(width, "0")
 
 
 def doc_number(transaction_id: str) -> str:
@@ -65,17 +66,14 @@ def doc_number(transaction_id: str) -> str:
     """
     text = str(transaction_id)
     if _HEX_ID.match(text):
-        return "H" + _base36(int(text, 16), 19)
-    digest = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:13], "big")
-    return "X" + _base36(digest % 36**19, 19)
+        return "H" + base36(int(text, 16), 19)
+    return digest_code("X", text)
 
 
 def refund_doc_number(transaction_id: str, refunded_total: Decimal) -> str:
     """The DocNumber of the refund step that brings a payment's QBO refunds to ``refunded_total``:
     "R" + 19 base-36 digits of SHA-256 over (transaction, cumulative amount), so one step has one number."""
-    text = f"{transaction_id}|{refunded_total.quantize(CENT)}"
-    digest = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:13], "big")
-    return "R" + _base36(digest % 36**19, 19)
+    return digest_code("R", f"{transaction_id}|{refunded_total.quantize(CENT)}")
 
 
 def refunded_amount(raw: dict[str, Any], paid: Decimal) -> Decimal:
@@ -111,17 +109,6 @@ def refund_body(source_id: str, receipt: dict[str, Any], refunded_total: Decimal
     if txn_day:
         body["TxnDate"] = txn_day
     return body
-
-
-def money(value: Any) -> Decimal | None:
-    """A Decimal from an API number (never through float's binary rounding), or None."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if amount.is_finite() else None
 
 
 def _status(raw: dict[str, Any]) -> str:
@@ -165,16 +152,9 @@ def txn_date(raw: dict[str, Any], zone: ZoneInfo = QBO_TIME_ZONE,
              keys: tuple[str, ...] = ("fulfilledAt", "createdAt")) -> str | None:
     """The payment's day in the company's time zone (when it was charged, else created)."""
     for key in keys:
-        value = raw.get(key)
-        if not value:
-            continue
-        try:
-            stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        if stamp.tzinfo is None:
-            continue
-        return stamp.astimezone(zone).date().isoformat()
+        day = local_day(raw.get(key), zone)
+        if day is not None:
+            return day
     return None
 
 
@@ -287,16 +267,3 @@ def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], company: CompanyF
     return pd.DataFrame(rows, columns=["source_id", "kind", "skip_reason", "email", "email_valid", "display_name",
                                        "currency", "amount", "amount_positive", "amount_in_cents", "txn_date",
                                        "doc_number", "mapping_error", "payload"])
-
-
-MONEY_KEYS = frozenset({"Amount", "UnitPrice", "Qty", "TotalTax"})
-
-
-def with_decimals(body: Any) -> Any:
-    """A body read back from JSON storage with its money fields as Decimal again."""
-    if isinstance(body, dict):
-        return {k: (money(v) if k in MONEY_KEYS and isinstance(v, str | int | float) else with_decimals(v))
-                for k, v in body.items()}
-    if isinstance(body, list):
-        return [with_decimals(v) for v in body]
-    return body
