@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test files run in parallel processes, each with its own database and emulators.
+TEST_WORKERS ?= 2
 # The port of the local Airflow (make up); the URL, the OAuth redirect URI and the execution API follow it.
 AIRFLOW_PORT ?= 8080
 
@@ -45,9 +47,9 @@ down:  ## stop everything this checkout started (Airflow and its workers, emulat
 emulators: $(STAMP)  ## start both emulators, detached (ports QBO_EMULATOR_PORT 8801, HL_EMULATOR_PORT 8802)
 	$(PY) -m qbo_crm_sync.local emulators
 
-test: $(STAMP)  ## run ruff and the whole test suite
+test: $(STAMP)  ## run ruff and the whole test suite (TEST_WORKERS processes, default 2)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)  ## ruff only
 	$(VENV)/bin/ruff check .
