@@ -19,9 +19,7 @@ peak resident set of the process.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import random
 import sys
 import tempfile
 import time
@@ -34,63 +32,10 @@ except ImportError:  # run from the repository root without the test runner's py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 from bench.contacts_transform_bench import _PeakRss  # noqa: E402
+from emulators.seed_data import qbo_customer_export  # noqa: E402
 
 TARGETS = {"backfill.csv_rows_per_s": (">=", 20_000), "backfill.csv_peak_rss_mb": ("<=", 1024)}
 CHUNK = 50_000
-_POOL = 5000
-HEADER = ["Customer full name", "Phone numbers", "Email", "Full name", "Billing address", "Shipping address",
-          "Open balance", "Notes"]
-
-
-def make_csv(path: Path, rows: int, seed: int = 11) -> None:
-    from faker import Faker
-
-    rng = random.Random(seed)
-    fakers = [Faker(loc) for loc in ("en_US", "en_US", "en_US", "en_GB", "fr_FR", "de_DE")]
-    for n, faker in enumerate(fakers):
-        faker.seed_instance(seed + n)
-    us = fakers[0]
-    first = [fakers[i % len(fakers)].first_name() for i in range(_POOL)]
-    last = [fakers[i % len(fakers)].last_name() for i in range(_POOL)]
-    streets = [us.street_address() for _ in range(_POOL)]
-    cities = [us.city() for _ in range(_POOL // 5)]
-    states = [us.state_abbr() for _ in range(60)]
-    domains = [us.free_email_domain() for _ in range(30)] + [us.domain_name() for _ in range(300)]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("Bench Landscaping Inc.\nCustomer Contact List\nAs of December 5, 2026\n\n")
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for i in range(rows):
-            given, family = first[rng.randrange(_POOL)], last[rng.randrange(_POOL)]
-            full = f"{given} {family}"
-            roll = rng.random()
-            area, mid, end = rng.randrange(201, 989), rng.randrange(200, 999), rng.randrange(0, 9999)
-            if roll < 0.45:
-                phones = f"Phone: ({area}) {mid}-{end:04d}"
-            elif roll < 0.62:
-                phones = f"Phone: {area}-{mid}-{end:04d} Mobile: ({area}) {mid + 1}-{end:04d}"
-            elif roll < 0.75:
-                phones = f"+1 {area} {mid} {end:04d}"
-            elif roll < 0.85:
-                phones = f"Mobile: +44 20 79{rng.randrange(10, 99)} {end:04d}"
-            elif roll < 0.88:
-                phones = f"Phone: ({area}) {mid}-{end:04d} x{rng.randrange(10, 999)}"
-            elif roll < 0.97:
-                phones = ""
-            else:
-                phones = "call the office"
-            local = f"{given}.{family}{i}".lower().replace(" ", "").replace("'", "")
-            email = f"{local}@{domains[rng.randrange(len(domains))]}" if rng.random() > 0.02 else f"{local}@@broken"
-            address = f"{streets[rng.randrange(_POOL)]}, {cities[rng.randrange(len(cities))]}, " \
-                      f"{states[rng.randrange(60)]} {rng.randrange(10000, 99999)}"
-            if roll > 0.9:
-                address += ", USA"
-            writer.writerow([f"{full} {i}", phones, email if roll < 0.985 else "", full, address, "",
-                             f"{rng.randrange(0, 500000) / 100:.2f}", ""])
-        writer.writerow(["Total", "", "", "", "", "", "123456.78", ""])
-        handle.write('"Friday, December 5, 2026 07:33 AM GMTZ"\n')
-
-
 def run(rows: int = 1_000_000, chunk: int = CHUNK) -> dict[str, Any]:
     import pandas as pd
 
@@ -103,7 +48,7 @@ def run(rows: int = 1_000_000, chunk: int = CHUNK) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="backfill-bench-") as folder:
         path = Path(folder) / "customers.csv"
         generated = time.perf_counter()
-        make_csv(path, rows)
+        qbo_customer_export(path, rows)
         generate_s = time.perf_counter() - generated
         size_mb = path.stat().st_size / 2**20
         # One-off costs a real run pays once per process: Great Expectations' import and setup.

@@ -5,10 +5,12 @@ Deterministic for a given seed, so running the demo twice seeds the same people.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import random
 import unicodedata
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from faker import Faker
@@ -298,3 +300,58 @@ def hl_invoices(location_id: str, count: int, *, payers: list[tuple[str, str]] |
         out.append(hl_invoice(location_id, start_number + n, payers[n % len(payers)], hl_invoice_items(rnd),
                               status=status, discount=rnd.choice(_DISCOUNTS), issue_date=day))
     return out
+
+
+_EXPORT_POOL = 5000
+QBO_EXPORT_HEADER = ["Customer full name", "Phone numbers", "Email", "Full name", "Billing address", "Shipping address",
+          "Open balance", "Notes"]
+
+
+def qbo_customer_export(path: Path, rows: int, seed: int = 11, company: str = "Bench Landscaping Inc.") -> None:
+    """A customer list as QuickBooks Online exports it (title lines, labelled phones, one-cell
+    addresses, a Total line and a time stamp), ``rows`` customers, a few of them broken on purpose."""
+
+    rng = random.Random(seed)
+    fakers = [Faker(loc) for loc in ("en_US", "en_US", "en_US", "en_GB", "fr_FR", "de_DE")]
+    for n, faker in enumerate(fakers):
+        faker.seed_instance(seed + n)
+    us = fakers[0]
+    first = [fakers[i % len(fakers)].first_name() for i in range(_EXPORT_POOL)]
+    last = [fakers[i % len(fakers)].last_name() for i in range(_EXPORT_POOL)]
+    streets = [us.street_address() for _ in range(_EXPORT_POOL)]
+    cities = [us.city() for _ in range(_EXPORT_POOL // 5)]
+    states = [us.state_abbr() for _ in range(60)]
+    domains = [us.free_email_domain() for _ in range(30)] + [us.domain_name() for _ in range(300)]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(f"{company}\nCustomer Contact List\nAs of December 5, 2026\n\n")
+        writer = csv.writer(handle)
+        writer.writerow(QBO_EXPORT_HEADER)
+        for i in range(rows):
+            given, family = first[rng.randrange(_EXPORT_POOL)], last[rng.randrange(_EXPORT_POOL)]
+            full = f"{given} {family}"
+            roll = rng.random()
+            area, mid, end = rng.randrange(201, 989), rng.randrange(200, 999), rng.randrange(0, 9999)
+            if roll < 0.45:
+                phones = f"Phone: ({area}) {mid}-{end:04d}"
+            elif roll < 0.62:
+                phones = f"Phone: {area}-{mid}-{end:04d} Mobile: ({area}) {mid + 1}-{end:04d}"
+            elif roll < 0.75:
+                phones = f"+1 {area} {mid} {end:04d}"
+            elif roll < 0.85:
+                phones = f"Mobile: +44 20 79{rng.randrange(10, 99)} {end:04d}"
+            elif roll < 0.88:
+                phones = f"Phone: ({area}) {mid}-{end:04d} x{rng.randrange(10, 999)}"
+            elif roll < 0.97:
+                phones = ""
+            else:
+                phones = "call the office"
+            local = f"{given}.{family}{i}".lower().replace(" ", "").replace("'", "")
+            email = f"{local}@{domains[rng.randrange(len(domains))]}" if rng.random() > 0.02 else f"{local}@@broken"
+            address = f"{streets[rng.randrange(_EXPORT_POOL)]}, {cities[rng.randrange(len(cities))]}, " \
+                      f"{states[rng.randrange(60)]} {rng.randrange(10000, 99999)}"
+            if roll > 0.9:
+                address += ", USA"
+            writer.writerow([f"{full} {i}", phones, email if roll < 0.985 else "", full, address, "",
+                             f"{rng.randrange(0, 500000) / 100:.2f}", ""])
+        writer.writerow(["Total", "", "", "", "", "", "123456.78", ""])
+        handle.write('"Friday, December 5, 2026 07:33 AM GMTZ"\n')

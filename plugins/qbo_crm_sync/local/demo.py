@@ -6,6 +6,7 @@ finds nothing new and loads nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import UTC, datetime
@@ -101,6 +102,24 @@ def ensure_integration() -> bool:
     return True
 
 
+DEMO_EXPORT = "demo_customers_export.csv"
+
+
+def manual_runs() -> dict[str, dict[str, Any]]:
+    """What the manual DAGs are triggered with in the demo. The CSV backfill reads a customer list
+    in QuickBooks' own export shape, written into the import folder the first time; both backfills
+    keep their default dry run: they report what they would write and write nothing."""
+    from emulators.seed_data import qbo_customer_export
+    from qbo_crm_sync import config
+
+    folder = config.import_dir()
+    if not (folder / DEMO_EXPORT).exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        qbo_customer_export(folder / DEMO_EXPORT, rows=25, seed=5, company="Demo Landscaping")
+        say(f"wrote a 25-customer QuickBooks export for the CSV backfill: {folder / DEMO_EXPORT}")
+    return {"contacts_csv_backfill": {"csv_file": DEMO_EXPORT}}
+
+
 def run_dags() -> dict[str, tuple[int, float]]:
     from qbo_crm_sync.local import airflow_components, processes
 
@@ -111,11 +130,14 @@ def run_dags() -> dict[str, tuple[int, float]]:
     if airflow_components.ensure_metadata_db(env, logs):
         say("migrated Airflow's metadata database to this Airflow version's schema")
     results = {}
+    manual = manual_runs()
     for dag_file in sorted((PROJECT_ROOT / "dags").glob("*.py")):
         dag_id = dag_file.stem
-        say(f"airflow dags test {dag_id}")
+        conf = manual.get(dag_id)
+        say(f"airflow dags test {dag_id}" + (f" (trigger form: {json.dumps(conf)})" if conf else ""))
         started = time.monotonic()
-        rc = airflow_components.run_airflow(["dags", "test", dag_id], env, logs / f"dags-test-{dag_id}.log")
+        command = ["dags", "test", dag_id] + (["--conf", json.dumps(conf)] if conf else [])
+        rc = airflow_components.run_airflow(command, env, logs / f"dags-test-{dag_id}.log")
         results[dag_id] = (rc, time.monotonic() - started)
         print(f"    {'ok' if rc == 0 else 'FAILED'} in {results[dag_id][1]:.1f}s · log: "
               f"{(logs / f'dags-test-{dag_id}.log').relative_to(PROJECT_ROOT)}", flush=True)
@@ -141,6 +163,16 @@ def unchanged_note(summary: dict[str, Any]) -> str | None:
             f"unchanged; {changed} were new or changed")
 
 
+def dry_run_note(summary: dict[str, Any]) -> str | None:
+    """What a backfill in dry run would have written: nothing reached the CRM."""
+    c = summary["counts"]
+    if c.get("status") != "dry_run":
+        return None
+    return (f"{summary['flow']}: dry run of {c.get('rows_done', 0)} rows, nothing sent to the CRM: would create "
+            f"{c.get('would_create', 0)}, update {c.get('would_update', 0)} "
+            f"(about {c.get('crm_requests_needed', 0)} CRM requests); trigger it with dry_run off to write")
+
+
 def print_summary(since: datetime, s: stack.Stack) -> None:
     from qbo_crm_sync import config, reporting
     from qbo_crm_sync.store import db
@@ -153,19 +185,20 @@ def print_summary(since: datetime, s: stack.Stack) -> None:
         summaries = [reporting.run_summary(conn, r["id"]) for r in runs]
     print()
     print("What happened in this cycle")
-    print("-" * 96)
-    header = (f"{'flow':<10}{'integration':>12}{'extracted':>10}{'new/changed':>12}{'loaded':>8}{'skipped':>8}"
+    print("-" * 110)
+    header = (f"{'flow':<24}{'integration':>12}{'extracted':>10}{'new/changed':>12}{'loaded':>8}{'skipped':>8}"
               f"{'rejected':>9}{'failed':>7}{'dead':>5}  status")
     print(header)
     for sm in summaries:
         c, b = sm["counts"], sm["by_status"]
         changed = c.get("staged_new", 0) + c.get("staged_changed", 0)
-        print(f"{sm['flow']:<10}{sm['integration_id']:>12}{c.get('extracted', 0):>10}{changed:>12}"
+        read = c.get("extracted", c.get("rows_done", 0))  # a backfill counts the rows it read
+        print(f"{sm['flow']:<24}{sm['integration_id']:>12}{read:>10}{changed:>12}"
               f"{b.get('loaded', 0):>8}{b.get('skipped', 0):>8}{b.get('rejected', 0):>9}{b.get('failed', 0):>7}"
               f"{b.get('dead', 0):>5}  {sm['status']}")
     if not summaries:
         print("(no flow runs recorded)")
-    notes = [note for sm in summaries if (note := unchanged_note(sm))]
+    notes = [note for sm in summaries if (note := unchanged_note(sm) or dry_run_note(sm))]
     if notes:
         print()
         for note in notes:
