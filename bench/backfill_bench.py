@@ -115,8 +115,8 @@ phonenumbers parse per distinct phone, json.dumps per payload hash) and Great Ex
 row ran about 7,400 rows/s at 100k. What changed, keeping every verdict and reason: the CSV path hands
 the transform flat columns instead of a dict per row; text is tidied once per distinct value; North
 American numbers in their usual spellings are read to E.164 by one regular expression (the unit tests
-hold it to the library's answers; other numbers still go through phonenumbers); payload hashes build
-the same canonical JSON without the encoder's per-call cost; and large batches are prefiltered by the
+hold it to the library's answers; other numbers still go through phonenumbers); payload hashes are
+built column-wise (each distinct value's canonical JSON piece written once, only the hashing per row); and large batches are prefiltered by the
 suite's own checks computed column-wise, Great Expectations then judging the rows they flag plus a
 spread sample of a thousand others and having to agree row for row (else the whole batch goes to Great
 Expectations). The file is scanned once before any chunk (encoding, structure, row count), which costs

@@ -317,6 +317,18 @@ def test_payload_hash_is_sha256_of_canonical_json_for_any_text(payload: dict[str
     assert payload_hash(payload) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def test_column_wise_hashes_are_payload_hash_of_each_payload() -> None:
+    """to_contacts hashes column-wise; each hash must be payload_hash of the row's own payload."""
+    out = to_contacts(pd.DataFrame({"source_id": ["1", "2", "3", "4"], "raw": [
+        {"GivenName": 'Zoë "Z" \\ \u2028', **email("zoe@example.com"), "BillAddr": {"City": "Paris"}},
+        {"DisplayName": "Doe, Jane", "PrimaryPhone": {"FreeFormNumber": "(415) 555-0100"}},
+        {"CompanyName": "Acme\tInc", "DisplayName": "Acme\tInc"},
+        {},
+    ]}), LOCATION)
+    assert list(out["payload_hash"]) == [payload_hash(p) for p in out["payload"]]
+    assert out["payload_hash"].nunique() == 4
+
+
 def test_north_american_phones_read_without_the_library_agree_with_it() -> None:
     """The fast reading of NANP spellings gives the library's answer for every spelling it accepts."""
     import itertools

@@ -312,10 +312,10 @@ def _records(lines: _Lines, layout: Layout) -> Iterator[list[str]]:
 
 
 def _is_data(cells: list[str], layout: Layout) -> bool:
-    filled = [c for c in cells if c.strip()]
-    if not filled:
+    first = next((c for c in cells if c and not c.isspace()), None)
+    if first is None:
         return False
-    if layout.shape != SHAPE_REPORT or not _FOOTER.match(filled[0].strip()):
+    if layout.shape != SHAPE_REPORT or not _FOOTER.match(first.strip()):
         return True
     # A report's total or time stamp line: its first cell says so and it names nobody to reach.
     reach = [layout.columns[f] for f in ("email", "phones", "phone", "mobile", "full_name") if f in layout.columns]
