@@ -132,11 +132,15 @@ def test_bad_input_corpus_of_customers(env: Env) -> None:
     assert_exactly_once(env, 7)
 
 
-@pytest.mark.parametrize("replay", [True, False], ids=["qbo-replays", "no-replay"])
-def test_unknown_answers_are_replayed_not_duplicated(env: Env, replay: bool) -> None:
+@pytest.mark.parametrize(("replay", "custom_numbers"), [(True, True), (False, True), (False, False)],
+                         ids=["qbo-replays", "no-replay", "no-replay-no-docnumber-check"])
+def test_unknown_answers_are_replayed_not_duplicated(env: Env, replay: bool, custom_numbers: bool) -> None:
     """Half the batch answers are lost after QBO committed. With QBO's requestid replay switched off
-    (field reports call it unreliable) nothing may be created twice either."""
+    (field reports call it unreliable) nothing may be created twice either, also in a company whose
+    custom transaction numbers are off, where QBO does not refuse a DocNumber used before (6140)."""
     requests.post(f"{env.qbo_url}/_admin/config", json={"requestid_replay": replay}, timeout=5).raise_for_status()
+    requests.post(f"{env.qbo_url}/_admin/preferences/{env.realm}", timeout=5, json={
+        "Preferences": {"SalesFormsPrefs": {"CustomTxnNumbers": custom_numbers}}}).raise_for_status()
     payers = hl_payers(12, seed=9)
     seed_payments(env, hl_transactions(LOCATION, 75, payers=payers, seed=9, corpus=False))
     env.faults(env.qbo_url, paths=["/batch"], drop_after_commit_rate=0.5)

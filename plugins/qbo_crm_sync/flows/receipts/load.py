@@ -161,7 +161,7 @@ def _load_locked(job: Job) -> dict[str, Any]:
     iid = job.integration.id
     applier = _Applier(job)
     locate = qbo_batch_log.by_doc_number(job.qbo)
-    resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, applier, _decode, locate=locate)
+    resent, settled = qbo_batch_log.resend_pending(job, PURPOSE, applier, _decode, locate=locate, once=True)
     if not settled:
         with job.connect() as conn:
             waiting = len(outbox.waiting(conn, iid, FLOW))
@@ -209,9 +209,13 @@ def _load_locked(job: Job) -> dict[str, Any]:
     chunks = [batch_items[i:i + BATCH_ITEMS] for i in range(0, len(batch_items), BATCH_ITEMS)]
     # Refunds go after the receipts, in batches of their own.
     chunks += [refund_batch[i:i + BATCH_ITEMS] for i in range(0, len(refund_batch), BATCH_ITEMS)]
+    # Each batch is sent once: after a lost answer it stays pending and the next load asks QBO what
+    # landed (by DocNumber) before sending the rest again. Neither QBO's requestid replay nor its
+    # duplicate-DocNumber refusal (off where custom transaction numbers are off) is relied on.
     unknown = 0
     with ThreadPoolExecutor(SEND_WORKERS, thread_name_prefix="qbo-receipts") as pool:
-        futures = [pool.submit(qbo_batch_log.send, job, PURPOSE, chunk, applier, _decode, locate) for chunk in chunks]
+        futures = [pool.submit(qbo_batch_log.send, job, PURPOSE, chunk, applier, _decode, locate, True)
+                   for chunk in chunks]
         for future in futures:
             try:
                 unknown += 0 if future.result() else 1
