@@ -16,8 +16,9 @@ ask for the discount line in either mode (``discount_line=True``: invoices show 
 the company allows one, whatever happens to the tax). The lines must add up to ``total + discount
 line - TotalTax``; when the CRM's prices do not (folded amounts, tax-inclusive prices, rounding),
 that target is shared over the lines in proportion to their value, to the cent (a line's tax already
-inside its price, ``included_tax``, comes off that line's share where tax is booked apart), and a line
-whose amount is not quantity × price is written as one unit with the quantity in its description.
+inside its price, ``included_tax``, comes off that line's share where tax is booked apart; folded tax
+goes onto the taxed lines only), and a line whose amount is not quantity × price is written as one
+unit with the quantity in its description.
 """
 
 from __future__ import annotations
@@ -88,14 +89,18 @@ class Sale:
     notes: tuple[str, ...] = field(default=())
 
 
-def resolve_tax_mode(setting: str | None, company: CompanyFacts) -> tuple[str, str]:
+def resolve_tax_mode(setting: str | None, company: CompanyFacts, tax_code_id: str | None = None) -> tuple[str, str]:
     """The mode to use and why. ``auto`` (the default) folds for US companies, as the CRM's own
-    integration does, and books tax apart elsewhere; a company without sales tax gets folded lines."""
+    integration does, and books tax apart elsewhere when the integration names the company's tax
+    code (QBO's ``TAX`` code exists in US companies only); a company without sales tax gets folded
+    lines."""
     mode = setting or "auto"
     why = f"tax_mode {mode}"
     if mode == "auto":
         mode = "fold_into_lines" if company.country == "US" else "total_tax"
         why = f"tax_mode auto: {mode} for a company in {company.country}"
+        if mode == "total_tax" and not tax_code_id:
+            return "fold_into_lines", f"{why}, folded: set tax_code_id to book tax apart outside the US"
     if mode == "total_tax" and not company.using_sales_tax:
         return "fold_into_lines", f"{why}, folded: the company does not use sales tax"
     return mode, why
@@ -129,6 +134,10 @@ def qbo_lines(sale: Sale, mode: str, company: CompanyFacts, *, default_item_id: 
     book_tax = mode == "total_tax" and sale.tax > 0
     wanted = mode == "total_tax" if discount_line is None else discount_line
     discount_line = wanted and company.allow_discount and sale.discount > 0
+    if book_tax and company.country != "US" and not tax_code_id:
+        raise MappingError(f"tax booked apart in a company in {company.country} needs the integration's "
+                           "tax_code_id (QBO's TAX code exists in US companies only): set it, or use "
+                           "tax_mode fold_into_lines")
     tax = cents(sale.tax) if book_tax else ZERO
     discount = cents(sale.discount) if discount_line else ZERO
     target = cents(sale.total) + discount - tax
@@ -138,7 +147,10 @@ def qbo_lines(sale: Sale, mode: str, company: CompanyFacts, *, default_item_id: 
     gross = [cents(line.qty * line.unit_price) for line in sale.lines]
     weights = [max(g - cents(line.included_tax), ZERO) if book_tax else g
                for g, line in zip(gross, sale.lines, strict=True)]
-    if sum(gross, ZERO) == target:
+    folded_tax = cents(sale.tax) if not book_tax and sale.tax > 0 else ZERO
+    if folded_tax and any(line.taxed for line in sale.lines) and not all(line.taxed for line in sale.lines):
+        amounts = _fold_tax_into_taxed(sale.lines, gross, target, folded_tax)
+    elif sum(gross, ZERO) == target:
         amounts = gross
     elif sum(weights, ZERO) == target:
         amounts = weights
@@ -155,6 +167,23 @@ def qbo_lines(sale: Sale, mode: str, company: CompanyFacts, *, default_item_id: 
     if book_tax and tax_code_id:
         detail["TxnTaxCodeRef"] = {"value": str(tax_code_id)}
     return {"Line": lines, "TxnTaxDetail": detail}
+
+
+def _fold_tax_into_taxed(lines: tuple[SaleLine, ...], gross: list[Decimal], target: Decimal,
+                         tax: Decimal) -> list[Decimal]:
+    """Line amounts summing to ``target`` when some lines are taxed and others not: the lines without
+    their tax share ``target - tax`` by value (the discount falls on every line), and the tax goes
+    onto the taxed lines only, in proportion to their share, so an untaxed line carries no tax."""
+    inside = [cents(line.included_tax) for line in lines]
+    if sum(gross, ZERO) == target and sum(inside, ZERO) == tax:
+        return gross  # tax-inclusive prices: the tax is inside the taxed lines already
+    net_weights = [max(g - i, ZERO) for g, i in zip(gross, inside, strict=True)]
+    net_target = target - tax
+    if net_target < 0:
+        return allocate(target, gross)
+    net = net_weights if sum(net_weights, ZERO) == net_target else allocate(net_target, net_weights)
+    shares = allocate(tax, [n if line.taxed else ZERO for n, line in zip(net, lines, strict=True)])
+    return [n + t for n, t in zip(net, shares, strict=True)]
 
 
 def _item_line(line: SaleLine, amount: Decimal, tax_code: str, default_item_id: str | None) -> dict[str, Any]:

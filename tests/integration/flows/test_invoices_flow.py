@@ -133,9 +133,12 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
     (customer,) = env.qbo("Customer")
     assert invoice["CustomerRef"]["value"] == customer["Id"]
     assert customer["PrimaryEmailAddr"]["Address"] == "rosa@example.com"
-    # Tax folded into the lines (a US company's default): each line is one unit, its quantity named.
-    assert [ln["Description"] for ln in invoice["Line"] if ln["DetailType"] == "SalesItemLineDetail"] == \
-        ["Design (2 × 150.00)", "Plants (3 × 38.99)"]
+    # Tax folded into the lines (a US company's default), onto the taxed line only: Design becomes one
+    # unit with its quantity named; the untaxed Plants keep their quantity and price.
+    design, plants = [ln for ln in invoice["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+    assert design["Description"] == "Design (2 × 150.00)" and money(design["Amount"]) == D("321.75")
+    assert plants["Description"] == "Plants" and money(plants["Amount"]) == D("116.97")
+    assert plants["SalesItemLineDetail"]["Qty"] == 3 and money(plants["SalesItemLineDetail"]["UnitPrice"]) == D("38.99")
     assert_replay_writes_nothing(env)
 
     crm.edit(sid, discount={"type": "percentage", "value": 10})

@@ -482,10 +482,11 @@ def seed_company(env: Env, **preferences: Any) -> None:
         {"realmId": env.realm, **preferences}]}, timeout=10).raise_for_status()
 
 
-@pytest.mark.parametrize(("tax_mode", "country", "booked"), [
-    ("total_tax", "US", True), ("fold_into_lines", "US", False), ("auto", "US", False), ("auto", "CA", True)])
+@pytest.mark.parametrize(("tax_mode", "country", "tax_code", "booked"), [
+    ("total_tax", "US", None, True), ("fold_into_lines", "US", None, False), ("auto", "US", None, False),
+    ("auto", "CA", "7", True), ("auto", "CA", None, False)])
 def test_a_taxed_order_payment_totals_to_the_cent_with_tax_booked_or_folded(
-        env: Env, tax_mode: str, country: str, booked: bool) -> None:
+        env: Env, tax_mode: str, country: str, tax_code: str | None, booked: bool) -> None:
     """An order of 3 × 33.33 at 7.25 % tax (the CRM rounds the tax once: 7.25) with 5.00 shipping and
     a 10.00 discount, paid in full: QBO's own TotalAmt is the CRM amount, and the tax is QBO tax
     (TotalTax) or folded into the lines, as the setting and the company's country say."""
@@ -493,9 +494,10 @@ def test_a_taxed_order_payment_totals_to_the_cent_with_tax_booked_or_folded(
 
     seed_company(env, CompanyInfo={"Country": country})
     with db.connect(env.db_url) as conn:
-        integrations.update_settings(conn, env.integration.id, {"tax_mode": tax_mode})
+        integrations.update_settings(conn, env.integration.id, {"tax_mode": tax_mode, "tax_code_id": tax_code})
         conn.commit()
-    env.integration = dataclasses.replace(env.integration, settings={**env.integration.settings, "tax_mode": tax_mode})
+    env.integration = dataclasses.replace(env.integration, settings={
+        **env.integration.settings, "tax_mode": tax_mode, "tax_code_id": tax_code})
     (order_id,) = env.seed_crm("orders", [{
         "altId": LOCATION, "contactName": "Tess Tax", "contactEmail": "tess@example.com", "amount": 102.24,
         "subtotal": 99.99, "discount": 10, "tax": 7.25, "shipping": 5, "liveMode": True,

@@ -110,7 +110,8 @@ def order(amount: str, items: list[dict], subtotal: str, discount: str = "0", ta
 @pytest.mark.parametrize(("settings", "company", "booked"), [
     ({"tax_mode": "total_tax"}, US, True),
     ({}, US, False),                                      # auto: a US company folds, as the CRM's own integration
-    ({}, CA, True),                                       # auto: elsewhere tax is booked apart
+    ({"tax_code_id": "7"}, CA, True),                     # auto: elsewhere tax is booked apart (own tax code)
+    ({}, CA, False),                                      # ... and folded while no tax code is set
     ({"tax_mode": "total_tax"}, replace(US, using_sales_tax=False), False),
 ])
 def test_an_order_payments_tax_is_booked_as_tax_or_folded(settings: dict, company: CompanyFacts, booked: bool) -> None:

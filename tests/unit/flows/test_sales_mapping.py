@@ -79,7 +79,7 @@ def test_random_sales_total_to_the_cent_in_both_modes() -> None:
         sale = Sale(lines, total=subtotal - discount + tax, discount=discount, tax=tax)
         for mode in ("total_tax", "fold_into_lines"):
             for company in (US, replace(CA, allow_discount=False)):
-                body = qbo_lines(sale, mode, company)
+                body = qbo_lines(sale, mode, company, tax_code_id="7" if company.country != "US" else None)
                 assert qbo_total(body) == sale.total
                 assert all(ln["Amount"] >= 0 for ln in body["Line"])
                 for ln in body["Line"]:
@@ -103,7 +103,45 @@ def test_a_sale_whose_tax_exceeds_its_total_is_refused_with_the_reason() -> None
 
 def test_the_default_mode_follows_the_company() -> None:
     assert resolve_tax_mode("auto", US)[0] == "fold_into_lines"
-    assert resolve_tax_mode(None, CA)[0] == "total_tax"
+    assert resolve_tax_mode(None, CA, "7")[0] == "total_tax"
+    mode, why = resolve_tax_mode(None, CA)
+    assert mode == "fold_into_lines" and "set tax_code_id" in why
     mode, why = resolve_tax_mode("total_tax", replace(CA, using_sales_tax=False))
     assert mode == "fold_into_lines" and "does not use sales tax" in why
     assert resolve_tax_mode("total_tax", US)[0] == "total_tax"
+
+
+def test_folded_tax_stays_on_the_taxed_lines() -> None:
+    # Design 2 × 150 taxed at 7.25 % and Plants 3 × 38.99 untaxed: folding the 21.75 of tax must not
+    # move any of it onto the plants, whose line keeps its quantity and price.
+    design = SaleLine("Design", D(2), D(150), taxed=True)
+    plants = SaleLine("Plants", D(3), D("38.99"))
+    sale = Sale((design, plants), total=D("438.72"), tax=D("21.75"))
+    body = qbo_lines(sale, "fold_into_lines", US, default_item_id="1")
+    design_line, plants_line = body["Line"]
+    assert plants_line["Amount"] == D("116.97")
+    assert plants_line["SalesItemLineDetail"]["Qty"] == 3
+    assert plants_line["SalesItemLineDetail"]["UnitPrice"] == D("38.99")
+    assert design_line["Amount"] == D("321.75")
+    assert qbo_total(body) == D("438.72")
+
+
+def test_folded_tax_with_a_discount_spreads_the_discount_over_all_lines_and_the_tax_over_the_taxed() -> None:
+    # 10 % off both lines (60.00 + 11.70 = 71.70 off), tax 7.25 % of the discounted design (270.00): 19.58.
+    design = SaleLine("Design", D(2), D(150), taxed=True)
+    plants = SaleLine("Plants", D(3), D("39.00"))
+    sale = Sale((design, plants), total=D("394.88"), discount=D("41.70"), tax=D("19.58"))
+    body = qbo_lines(sale, "fold_into_lines", replace(US, allow_discount=False), default_item_id="1")
+    design_line, plants_line = body["Line"]
+    assert plants_line["Amount"] == D("105.30")  # 117.00 less its 10 %
+    assert design_line["Amount"] == D("289.58")  # 270.00 + 19.58
+    assert qbo_total(body) == sale.total
+
+
+def test_tax_booked_apart_outside_the_us_needs_the_company_tax_code() -> None:
+    sale = three_at_33_33()
+    with pytest.raises(MappingError, match="tax_code_id"):
+        qbo_lines(sale, "total_tax", CA, default_item_id="1")
+    body = qbo_lines(sale, "total_tax", CA, default_item_id="1", tax_code_id="7")
+    assert body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "7"}
+    assert body["TxnTaxDetail"]["TxnTaxCodeRef"] == {"value": "7"} and qbo_total(body) == D("107.24")

@@ -61,7 +61,7 @@ def transform(job: Job) -> dict[str, Any]:
         return {"transformed": 0, "rejected": 0, "skipped": 0, "queued": 0}
     company = facts(job)
     settings = integration.settings
-    mode, why = resolve_tax_mode(settings.get("tax_mode"), company)
+    mode, why = resolve_tax_mode(settings.get("tax_mode"), company, settings.get("tax_code_id"))
     outcomes: list[Outcome] = []
     voids: list[outbox.Item] = []
     candidates: list[dict[str, Any]] = []

@@ -64,7 +64,8 @@ def read_orders(job: Job) -> dict[str, Any]:
     """Where the CRM's tax is booked as tax, the orders behind new order payments (one CRM read
     each: only the order holds the tax); where it is folded into lines the payment is enough."""
     integration = job.integration
-    mode, why = resolve_tax_mode(integration.settings.get("tax_mode"), facts(job))
+    mode, why = resolve_tax_mode(integration.settings.get("tax_mode"), facts(job),
+                                 integration.settings.get("tax_code_id"))
     if mode != "total_tax":
         return {}
     with job.connect() as conn:

@@ -212,7 +212,7 @@ def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], company: CompanyF
     include_test = bool(settings.get("include_test_mode"))
     mapping = settings.get("item_mapping") or {}
     deposit = settings.get("deposit_account_id")
-    mode, _ = resolve_tax_mode(settings.get("tax_mode"), company)
+    mode, _ = resolve_tax_mode(settings.get("tax_mode"), company, settings.get("tax_code_id"))
     orders = orders or {}
 
     def email_ok(address: str | None) -> bool | None:
