@@ -425,6 +425,19 @@ def test_a_customer_whose_create_answer_was_lost_is_not_echoed_onto_the_payer(en
     row = env.row_status("contacts")[customer["Id"]]
     assert row["status"] == "skipped" and "by this integration" in row["reason"]
 
+    # The next receipts run finds the customer; it stays known as the integration's own even after
+    # the accountant gives it another email, so the contacts flow still sends nothing back.
+    run_cycle(env, receipts)
+    assert len(customer_by_email(env, "pat@example.com")) == 1 and len(our_receipts(env)) == 1
+    (now,) = customer_by_email(env, "pat@example.com")
+    env.job("receipts").qbo.update("Customer", {"Id": now["Id"], "SyncToken": now["SyncToken"],
+                                                "PrimaryEmailAddr": {"Address": "pat.accounts@example.com"}},
+                                   request_id=f"new-email-{now['Id']}", sparse=True)
+    run_cycle(env, contacts)
+    assert not [c for c in env.crm("contacts") if c.get("email", "").lower() == "pat.accounts@example.com"]
+    row = env.row_status("contacts")[customer["Id"]]
+    assert row["status"] == "skipped" and "by this integration" in row["reason"]
+
 
 def test_a_refund_days_after_the_payment_is_found_by_the_look_back(env: Env) -> None:
     """The transactions listing filters by creation day: a payment refunded 10 days after it was
