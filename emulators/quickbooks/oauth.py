@@ -10,6 +10,14 @@ The OpenID discovery documents Intuit publishes (``/.well-known/openid_configura
 library asks for) name these endpoints on the host the request came to, with Intuit's field names
 (issuer, authorization_endpoint, token_endpoint, userinfo_endpoint, revocation_endpoint, jwks_uri, ...),
 so Intuit's OAuth client (intuit-oauth, whose ``environment`` may be a discovery URL) works unpatched.
+
+Redirect URIs naming an IP address (``127.0.0.1``, ``[::1]`` or any other) are refused on the consent
+page, with Intuit's "redirect_uri ... is invalid" page, before anything is approved; ``localhost`` is
+a name and is accepted. Source: developer.intuit.com, "Set app redirect URIs": "IP addresses aren't
+allowed", while "You can add localhost (no HTTPS) as a URI for sandbox environments". No Intuit source
+says otherwise (RFC 8252 recommends loopback IP literals, but for native apps, and Intuit does not
+follow it there), so there is no switch: this is the one reading. The emulator still accepts any other
+redirect URI, where Intuit accepts only the ones registered with the app.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import json
 import secrets
 import threading
@@ -24,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -202,6 +211,23 @@ def discovery(base: str) -> dict[str, Any]:
     }
 
 
+def names_an_ip_address(uri: str) -> bool:
+    """Whether a redirect URI's host is an IP literal, which Intuit refuses (see the module docstring)."""
+    try:
+        host = urlsplit(uri).hostname or ""
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+INVALID_REDIRECT_URI = (
+    "<html><body><h1>400</h1><p>The redirect_uri query parameter value is invalid. Make sure it is listed "
+    "in the Redirect URIs section on your app's keys tab and matches it exactly. IP addresses aren't "
+    "allowed.</p></body></html>"
+)
+
+
 def _oauth_error(status: int, error: str, description: str | None = None) -> JSONResponse:
     body = {"error": error}
     if description:
@@ -224,6 +250,8 @@ def router(oauth: OAuth) -> APIRouter:
             return HTMLResponse(
                 "<html><body><h1>400</h1><p>Invalid redirect_uri</p></body></html>", status_code=400
             )
+        if names_an_ip_address(redirect_uri):
+            return HTMLResponse(INVALID_REDIRECT_URI, status_code=400)
         if params.get("response_type") != "code":
             page = f"<html><body><h1>400</h1><p>Unsupported response_type {escape(params.get('response_type', ''))}</p></body></html>"
             return HTMLResponse(page, status_code=400)

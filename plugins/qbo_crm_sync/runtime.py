@@ -34,15 +34,21 @@ def connected_integrations() -> list[dict[str, Any]]:
     active = []
     for i in rows:
         if i.is_active:
-            active.append({"integration_id": i.id, "location_id": i.location_id, "realm_id": i.realm_id})
+            active.append(stage_ref(i))
         else:
-            log.warning("Integration %s (location %s, realm %s) skipped: %s%s", i.id, i.location_id,
-                        i.realm_id, i.status, f" ({i.status_reason})" if i.status_reason else "")
+            log.warning("Integration %s (location %s, %s) skipped: %s%s", i.id, i.location_id,
+                        i.company_label, i.status, f" ({i.status_reason})" if i.status_reason else "")
     if not active:
         log.warning("No connected integration: connect one (QB Connect page or "
                     "`python -m qbo_crm_sync integrations connect`).")
     log.info("%d integration(s) to sync: %s", len(active), [a["integration_id"] for a in active])
     return active
+
+
+def stage_ref(integration: Any) -> dict[str, Any]:
+    """What the stage tasks are handed for one integration; the company name is for the run's summary."""
+    return {"integration_id": integration.id, "location_id": integration.location_id,
+            "realm_id": integration.realm_id, "company_name": integration.company_name}
 
 
 def run_step(flow_module: str, step: str, ref: Mapping[str, Any], context: Mapping[str, Any],
@@ -146,8 +152,8 @@ def backfill_integration(params: Mapping[str, Any]) -> dict[str, Any]:
     if not chosen.is_active:
         raise AirflowFailException(f"Integration {chosen.id} is {chosen.status}"
                                    f"{': ' + chosen.status_reason if chosen.status_reason else ''}: reconnect it first")
-    log.info("Backfilling integration %s (location %s, realm %s)", chosen.id, chosen.location_id, chosen.realm_id)
-    return {"integration_id": chosen.id, "location_id": chosen.location_id, "realm_id": chosen.realm_id}
+    log.info("Backfilling integration %s (location %s, %s)", chosen.id, chosen.location_id, chosen.company_label)
+    return stage_ref(chosen)
 
 
 def _merge_run(conn: Any, run_id: int, step: str, counts: Mapping[str, Any], seconds: float,
@@ -179,8 +185,11 @@ class IntegrationOutcome:
 
     @property
     def label(self) -> str:
+        """Names the QuickBooks company as the QB Connect page does: its name when one is stored."""
+        realm = f"realm {self.ref.get('realm_id', '?')}"
+        company = self.ref.get("company_name")
         return (f"integration {self.ref['integration_id']} (location {self.ref.get('location_id', '?')}, "
-                f"realm {self.ref.get('realm_id', '?')})")
+                f"{f'{company} ({realm})' if company else realm})")
 
     def describe(self) -> str:
         if self.outcome == "synced":
@@ -265,6 +274,10 @@ def summarise(refs: Sequence[Mapping[str, Any]] | None, context: Mapping[str, An
     listed = {int(ref["integration_id"]) for ref in refs}
     left_out = [i for i in known.values() if i.id not in listed and i.status == "needs_reauth"]
     for n, o in enumerate(outcomes):
+        stored = known.get(int(o.ref["integration_id"]))
+        if stored is not None and stored.company_name and not o.ref.get("company_name"):
+            # A run listed before the name was stored (or by an older version) still names the company.
+            o = outcomes[n] = replace(o, ref={**o.ref, "company_name": stored.company_name})
         if o.outcome == "synced":
             report = ti.xcom_pull(task_ids=steps[-1], map_indexes=n)
             outcomes[n] = replace(o, report=report if isinstance(report, Mapping) else None)
@@ -276,7 +289,7 @@ def summarise(refs: Sequence[Mapping[str, Any]] | None, context: Mapping[str, An
                 reason = f"see the log of task {o.stage}, map index {n}"
             outcomes[n] = replace(o, reason=reason)
     lines = [o.describe() for o in outcomes] or ["(no integration to sync)"]
-    lines += [f"integration {i.id} (location {i.location_id}, realm {i.realm_id}): left out, {i.status}"
+    lines += [f"integration {i.id} (location {i.location_id}, {i.company_label}): left out, {i.status}"
               + (f" ({i.status_reason})" if i.status_reason else "") for i in left_out]
     ok, message = verdict(outcomes, left_out)
     log.info("Integrations in this run\n  %s", "\n  ".join(lines))

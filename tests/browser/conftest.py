@@ -62,7 +62,8 @@ def airflow(database_url: str, qbo_emulator: str, highlevel_emulator: str,
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({USER: PASSWORD}))
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    # localhost: the host the OAuth redirect comes back to (Intuit accepts no IP address there).
+    base = f"http://localhost:{port}"
     fernet_key = Fernet.generate_key().decode()
     env = os.environ | {
         "AIRFLOW_HOME": str(home),

@@ -195,9 +195,11 @@ def test_one_integrations_failure_leaves_the_others_syncing(stack: Stack) -> Non
     assert {step: tis[(step, i)][0] for step in STEPS} == {
         "extract": "failed", "transform": "upstream_failed", "load": "upstream_failed", "report": "upstream_failed"}
     assert tis[("summary", -1)][0] == "failed"
-    assert (f"1 of 3 integration(s) failed: integration {revoked.id} (location {revoked.location_id}, realm "
-            f"{revoked.realm_id}): failed at extract: needs_reauth (") in output
-    assert (f". synced: integration {healthy[0].id} (location {healthy[0].location_id}, realm {healthy[0].realm_id}), "
+    # Each QuickBooks company by the name verified at connect time, with its realm id.
+    assert revoked.company_name and revoked.company_label.endswith(f"(realm {revoked.realm_id})")
+    assert (f"1 of 3 integration(s) failed: integration {revoked.id} (location {revoked.location_id}, "
+            f"{revoked.company_label}): failed at extract: needs_reauth (") in output
+    assert (f". synced: integration {healthy[0].id} (location {healthy[0].location_id}, {healthy[0].company_label}), "
             f"integration {healthy[1].id} (location {healthy[1].location_id}") in output
 
     # The world: the healthy locations hold their contacts, the revoked one none.

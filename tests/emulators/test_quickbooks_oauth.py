@@ -171,3 +171,13 @@ def test_intuit_oauth_client_works_against_the_discovery_document(qbo: str) -> N
         f"{qbo}/v1/openid_connect/userinfo", headers={"Authorization": f"Bearer {client.access_token}"}, timeout=5
     )
     assert denied.status_code == 401
+
+
+def test_redirect_uris_naming_an_ip_address_are_refused_like_intuit(qbo: str) -> None:
+    """Intuit's "Set app redirect URIs": IP addresses aren't allowed; localhost (no HTTPS) is."""
+    for uri in ("http://127.0.0.1:9999/callback", "http://[::1]:9999/callback", "https://10.0.0.7/callback"):
+        refused = _authorize(qbo, redirect_uri=uri)
+        assert refused.status_code == 400, uri
+        assert "location" not in refused.headers and "redirect_uri query parameter value is invalid" in refused.text
+    assert _authorize(qbo, redirect_uri="http://localhost:9999/callback").status_code == 302
+    assert _authorize(qbo, redirect_uri="https://sync.example.com/callback").status_code == 302

@@ -201,3 +201,37 @@ def test_summarise_fails_when_the_integrations_task_handed_over_nothing(store: s
     ti = FakeTaskInstance(dag_id="d", run_id="r", task_states={}, reports={})
     with pytest.raises(AirflowFailException, match="`integrations` task handed over no list"):
         runtime.summarise(None, {"ti": ti}, STEPS, GROUP_ID)
+
+
+# -- the QuickBooks company is named, as on the QB Connect page -----------------------------------
+def test_the_summary_names_each_quickbooks_company_and_falls_back_to_the_realm() -> None:
+    named = {"integration_id": 1, "location_id": "loc-1", "realm_id": "realm-1", "company_name": "Alder & Sons"}
+    bare = {"integration_id": 2, "location_id": "loc-2", "realm_id": "realm-2", "company_name": None}
+    outcomes = runtime.integration_outcomes([named, bare], states(i0="success", i1="failed"), STEPS)
+    assert outcomes[0].label == "integration 1 (location loc-1, Alder & Sons (realm realm-1))"
+    assert outcomes[1].label == "integration 2 (location loc-2, realm realm-2)"
+    ok, message = runtime.verdict(outcomes, [])
+    assert not ok and message.endswith(". synced: integration 1 (location loc-1, Alder & Sons (realm realm-1))")
+
+
+def test_summarise_names_the_stored_company(store: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The refs the `integrations` task hands over carry the company name; refs listed without it
+    (an older run) are named from the store; an integration left out is named too."""
+    with db.connect(store) as conn:
+        ok = integrations.register(conn, "loc-ok", "realm-ok", company_name="Alder & Sons")
+        failing = integrations.register(conn, "loc-fail", "realm-fail", company_name="Birch Ltd")
+        stale = integrations.register(conn, "loc-stale", "realm-stale", company_name="Cedar Co")
+        integrations.set_status(conn, stale.id, "needs_reauth", "invalid_grant")
+        conn.commit()
+    listed = runtime.connected_integrations()
+    assert [(r["integration_id"], r["company_name"]) for r in listed] == [(ok.id, "Alder & Sons"),
+                                                                           (failing.id, "Birch Ltd")]
+    listed[1] = {k: v for k, v in listed[1].items() if k != "company_name"}
+    ti = FakeTaskInstance(dag_id="qbo_customers_to_crm", run_id="manual__1",
+                          task_states=states(i0="success", i1="failed"), reports={0: {"run_status": "success"}})
+    with caplog.at_level(logging.INFO), pytest.raises(AirflowFailException) as failed:
+        runtime.summarise(listed, {"ti": ti}, STEPS, GROUP_ID)
+    message = str(failed.value)
+    assert f"integration {failing.id} (location loc-fail, Birch Ltd (realm realm-fail)): failed at extract" in message
+    assert f"synced: integration {ok.id} (location loc-ok, Alder & Sons (realm realm-ok))" in message
+    assert f"integration {stale.id} (location loc-stale, Cedar Co (realm realm-stale)): left out" in caplog.text

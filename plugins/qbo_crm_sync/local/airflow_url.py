@@ -7,7 +7,7 @@ The canonical host is ``localhost``: Intuit accepts plain-http ``localhost`` red
 development keys but no IP addresses (developer.intuit.com, "Set app redirect URIs"). A browser
 keeps cookies per host, so a user who opened ``http://127.0.0.1:8080`` would come back from Intuit
 to ``localhost`` without the session and CSRF cookies of the QB Connect page; the page therefore
-starts the round trip under the loopback name it was opened with (``web/app.py``: oauth_settings).
+moves the connect flow to ``localhost`` before it starts the round trip (``web/app.py``: on_localhost).
 """
 
 from __future__ import annotations

@@ -94,12 +94,19 @@ def ensure_integration() -> bool:
     with db.connect(config.database_url()) as conn:
         existing = [i for i in integrations.find(conn, location_id=DEMO_LOCATION) if i.is_active]
     if existing:
-        say(f"integration {existing[0].id} already connected (realm {existing[0].realm_id})")
+        say(connection_line(existing[0], new=False))
         return False
-    integration = connect(DEMO_LOCATION, prompt=None, out=lambda m: None)
-    say(f"connected integration {integration.id}: location {integration.location_id} ↔ realm "
-        f"{integration.realm_id} (OAuth2 authorization code flow against the QuickBooks emulator)")
+    say(connection_line(connect(DEMO_LOCATION, prompt=None, out=lambda m: None), new=True))
     return True
+
+
+def connection_line(integration: Any, new: bool) -> str:
+    """What the demo says of its integration: the QuickBooks company by name (the realm id alone
+    when no name is stored), as the QB Connect page and the CLI show it."""
+    if not new:
+        return f"integration {integration.id} already connected to QuickBooks company {integration.company_label}"
+    return (f"connected integration {integration.id}: location {integration.location_id} ↔ QuickBooks company "
+            f"{integration.company_label} (OAuth2 authorization code flow against the QuickBooks emulator)")
 
 
 DEMO_EXPORT = "demo_customers_export.csv"

@@ -208,28 +208,51 @@ def confirm_connect(request: Request, user: Editor) -> Response:
                             crm_conn_id=request.query_params.get("crm_conn_id", "")[:200])
 
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Intuit refuses IP addresses in redirect URIs; plain-http ``localhost`` is allowed for development
+# keys (developer.intuit.com, "Set app redirect URIs"). A local stack's callback is on localhost.
+LOOPBACK_NAME = "localhost"
+LOOPBACK_IPS = frozenset({"127.0.0.1", "::1"})
 
 
-def oauth_settings(request: Request) -> Any:
-    """The QuickBooks settings for an OAuth round trip started or finished by ``request``.
-
-    A browser keeps cookies per host: a user on ``http://127.0.0.1:8080`` sent back by the
-    provider to ``http://localhost:8080`` arrives without this page's session. When the configured
-    redirect URI is on a loopback name (a local stack) and the page was opened under another
-    loopback name for the same port, the round trip uses the page's own host. A redirect URI on a
-    real host is used as configured: Intuit accepts only the URIs registered with the app.
-    """
+def oauth_settings() -> Any:
+    """The QuickBooks settings for an OAuth round trip: the configured redirect URI, with a loopback
+    IP literal named ``localhost`` instead, since Intuit accepts no IP address there."""
     settings = integrations_registry.quickbooks_settings()
     configured = urlsplit(settings.redirect_uri or "")
-    here = request.url
-    if (configured.hostname in LOOPBACK_HOSTS and here.hostname in LOOPBACK_HOSTS
-            and here.hostname != configured.hostname and configured.scheme == here.scheme
-            and (configured.port or 80) == (here.port or 80)):
-        netloc = f"[{here.hostname}]" if ":" in here.hostname else here.hostname
-        netloc += f":{configured.port}" if configured.port else ""
-        return replace(settings, redirect_uri=urlunsplit((configured.scheme, netloc, configured.path, "", "")))
+    if configured.hostname in LOOPBACK_IPS:
+        netloc = LOOPBACK_NAME + (f":{configured.port}" if configured.port else "")
+        return replace(settings, redirect_uri=urlunsplit(configured._replace(netloc=netloc)))
     return settings
+
+
+def on_localhost(request: Request, name: str, **query: str) -> str | None:
+    """The page ``name`` on localhost when this request came to a loopback IP literal and the OAuth
+    round trip comes back to localhost, else None.
+
+    A browser keeps cookies per host: a round trip started on ``127.0.0.1`` would come back from
+    Intuit to ``localhost`` without this page's session. The connect flow therefore moves to
+    localhost first, where the session, the CSRF token and the redirect URI all live.
+    """
+    callback = urlsplit(oauth_settings().redirect_uri or "")
+    here = request.url
+    if (here.hostname not in LOOPBACK_IPS or callback.hostname != LOOPBACK_NAME
+            or callback.scheme != here.scheme or callback.port != here.port):
+        return None
+    netloc = LOOPBACK_NAME + (f":{callback.port}" if callback.port else "")
+    target = request.url_for(name).include_query_params(**{k: v for k, v in query.items() if v})
+    return urlunsplit((callback.scheme, netloc, target.path, target.query, ""))
+
+
+@router.get("/connect/localhost", name="to_localhost", response_class=HTMLResponse)
+def to_localhost(request: Request, user: Editor) -> Response:
+    """From Airflow's frame on a loopback IP: the whole window moves to the connect page on localhost
+    (a frame on another host is refused by the framing rules)."""
+    location_id = request.query_params.get("location_id", "")
+    target = on_localhost(request, "confirm_connect", location_id=location_id,
+                          crm_conn_id=request.query_params.get("crm_conn_id", "")[:200])
+    if target is None:
+        return RedirectResponse(path_for(request, "index"), status_code=303)
+    return render_form_page(request, user, "to_localhost.html", target=target, location_id=location_id)
 
 
 @router.post("/connect", name="connect")
@@ -239,12 +262,19 @@ def connect(request: Request, posted: PostedForm) -> Response:
     crm_conn_id = posted.text("crm_conn_id") or None
     try:
         location_id = validate_location_id(posted.text("location_id"))
+        moved = on_localhost(request, "confirm_connect", location_id=location_id, crm_conn_id=crm_conn_id or "")
+        if moved is not None:
+            if framed(request):
+                moved = request.url_for("to_localhost").include_query_params(
+                    location_id=location_id, **({"crm_conn_id": crm_conn_id} if crm_conn_id else {}))
+                moved = f"{moved.path}?{moved.query}"
+            return RedirectResponse(moved, status_code=303)
         if posted.text("confirmed") != "yes" and integrations_registry.live_integrations(location_id):
             target = request.url_for("confirm_connect").include_query_params(
                 location_id=location_id, **({"crm_conn_id": crm_conn_id} if crm_conn_id else {}))
             return RedirectResponse(target.path + "?" + target.query, status_code=303)
         crm = integrations_registry.check_location(location_id, crm_conn_id)
-        consent_url, state = integrations_registry.begin(oauth_settings(request))
+        consent_url, state = integrations_registry.begin(oauth_settings())
     except SyncError as exc:
         return redirect(request, "error", f"Cannot connect: {exc}")
     # Intuit's consent page refuses to be framed: from Airflow's frame, a page of ours hands it
@@ -265,7 +295,7 @@ def continue_connect(request: Request, user: Editor) -> Response:
     if pending is None or pending.user_id != user.id:
         return redirect(request, "error", "No connection attempt of yours is waiting; start again.")
     try:
-        consent_url, _ = integrations_registry.begin(oauth_settings(request), pending.state)
+        consent_url, _ = integrations_registry.begin(oauth_settings(), pending.state)
     except SyncError as exc:
         return redirect(request, "error", f"Cannot connect: {exc}")
     return render_form_page(request, user, "continue.html", consent_url=consent_url,
@@ -288,7 +318,7 @@ def _finish_connect(request: Request, user: User, pending: PendingConnect | None
     crm = integrations_registry.CrmLocation(pending.location_id, pending.location_name, pending.crm_conn_id)
     try:
         integration = integrations_registry.complete(
-            pending.location_id, str(request.url), pending.state, oauth_settings(request),
+            pending.location_id, str(request.url), pending.state, oauth_settings(),
             crm=crm, connected_by=user.name,
         )
     except SyncError as exc:

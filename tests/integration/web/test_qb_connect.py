@@ -61,6 +61,7 @@ def test_the_app_serves_no_unlisted_routes() -> None:
     paths = {(method, path) for method, path in _all_routes()}
     assert paths == {("GET", f"{PREFIX}/"), ("GET", f"{PREFIX}/static/page.js"), ("POST", f"{PREFIX}/connect"),
                      ("GET", f"{PREFIX}/connect/confirm"), ("GET", f"{PREFIX}/connect/continue"),
+                     ("GET", f"{PREFIX}/connect/localhost"),
                      ("GET", f"{PREFIX}/callback"), ("GET", f"{PREFIX}/integrations/1/disconnect"),
                      ("POST", f"{PREFIX}/integrations/1/disconnect"), ("POST", f"{PREFIX}/integrations/1/settings")}
 
