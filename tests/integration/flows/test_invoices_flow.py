@@ -108,6 +108,16 @@ def events(env: Env, sid: str) -> list[tuple[str, str]]:
     return [(r["status"], r["reason"]) for r in rows]
 
 
+def held_token(env: Env, sid: str) -> str | None:
+    """The SyncToken the entity map holds for the CRM invoice's QBO invoice (None: read before the next write)."""
+    with db.connect(env.db_url) as conn:
+        row = conn.execute("SELECT sync_token FROM sync.entity_map WHERE integration_id = %s AND source_type = "
+                           "'invoice' AND target_type = 'invoice' AND source_id = %s",
+                           (env.integration.id, sid)).fetchone()
+    assert row is not None
+    return row["sync_token"]
+
+
 def assert_replay_writes_nothing(env: Env) -> None:
     writes = env.requests_to(env.qbo_url, "/batch")
     for _ in range(2):
@@ -130,6 +140,7 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
     assert money(invoice["TotalAmt"]) == money(crm_now["total"]) == D("438.72")  # 300 + 116.97 + 21.75 tax
     assert money(invoice["Balance"]) == D("438.72")
     assert invoice["DocNumber"] == "2001" and invoice["TxnDate"] == issued and invoice["DueDate"] == due
+    assert held_token(env, sid) == invoice["SyncToken"] == "0"
     (customer,) = env.qbo("Customer")
     assert invoice["CustomerRef"]["value"] == customer["Id"]
     assert customer["PrimaryEmailAddr"]["Address"] == "rosa@example.com"
@@ -144,8 +155,9 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
     assert money(invoice["TotalAmt"]) == money(crm_now["total"]) == D("394.84")
     assert [money(ln["Amount"]) for ln in invoice["Line"] if ln["DetailType"] == "DiscountLineDetail"] == \
         [money(crm_now["totalSummary"]["discount"])]
-    assert invoice["SyncToken"] == "1"
+    assert held_token(env, sid) == invoice["SyncToken"] == "1"
     assert_replay_writes_nothing(env)
+    assert held_token(env, sid) == qbo_invoice(env, sid)["SyncToken"] == "1"
 
     crm.pay(sid, 100)
     cycle(env)
@@ -154,6 +166,8 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
     assert first["Line"][0]["LinkedTxn"] == [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]
     assert first["CustomerRef"]["value"] == customer["Id"]
     assert money(qbo_invoice(env, sid)["Balance"]) == D("294.84")
+    # The payment moved the invoice's SyncToken in QBO: the old one is forgotten, never kept stale.
+    assert qbo_invoice(env, sid)["SyncToken"] == "2" and held_token(env, sid) is None
     assert_replay_writes_nothing(env)
 
     crm.pay(sid)
@@ -168,6 +182,7 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
         [("394.84", "394.84", "394.84", "394.84", False)]
     assert_replay_writes_nothing(env)
     assert len(payments_of(env, sid)) == 2 and len(ours(env)) == 1
+    assert qbo_invoice(env, sid)["SyncToken"] == "3" and held_token(env, sid) is None
 
     history = events(env, sid)
     assert [s for s, _ in history] == ["skipped", "loaded", "loaded", "loaded", "loaded"]
@@ -241,7 +256,7 @@ def test_an_invoice_edited_in_quickbooks_meanwhile(env: Env) -> None:
     cycle(env)
     now = qbo_invoice(env, sid)
     assert money(now["TotalAmt"]) == D("300.00") and now["CustomerMemo"] == {"value": "Call before delivery"}
-    assert now["SyncToken"] == "2"
+    assert now["SyncToken"] == "2" and held_token(env, sid) == "2"  # read again after the refusal, then moved
     sent = requests.get(f"{env.qbo_url}/_admin/requests", params={"since": since}, timeout=5).json()["requests"]
     batches = [r for r in sent if r["path"].endswith("/batch")]
     assert len(batches) == 2  # refused as stale, then sent again after one read
