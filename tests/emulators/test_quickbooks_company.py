@@ -31,6 +31,7 @@ def test_company_info_and_preferences_read_and_query(qbo: str) -> None:
 
 
 def test_seeded_facts_and_preferences_are_kept_when_seeding_again(qbo: str) -> None:
+    # Judgement (company_settings.configure): a seed sets only what it names, like QBO's settings pages.
     realm = "4620816365000000777"
     seeded = requests.post(
         f"{qbo}/_admin/seed",
@@ -90,6 +91,7 @@ def test_sales_tax_off_ignores_the_transaction_tax(qbo: str) -> None:
 
 
 def test_preferences_endpoint_refuses_unknown_sections(qbo: str) -> None:
+    # Finance.xsd's Preferences sections (PREFERENCE_SECTIONS); judgement: any other is refused, not ignored.
     books = Qbo.connect(qbo)
     r = requests.post(
         f"{qbo}/_admin/preferences/{books.realm}", json={"Preferences": {"NoSuchPrefs": {}}}, timeout=5

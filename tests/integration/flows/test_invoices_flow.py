@@ -20,7 +20,7 @@ import requests
 from emulators.seed_data import hl_invoice, hl_invoices, hl_payers
 from qbo_crm_sync.flows import invoices, qbo_batch_log, receipts
 from qbo_crm_sync.hooks.highlevel import HighLevelHook
-from qbo_crm_sync.store import db
+from qbo_crm_sync.store import db, tracking
 from tests.integration.flows.conftest import LOCATION, Env, run_cycle
 
 D = Decimal
@@ -108,6 +108,16 @@ def events(env: Env, sid: str) -> list[tuple[str, str]]:
     return [(r["status"], r["reason"]) for r in rows]
 
 
+def held_token(env: Env, sid: str) -> str | None:
+    """The SyncToken the entity map holds for the CRM invoice's QBO invoice (None: read before the next write)."""
+    with db.connect(env.db_url) as conn:
+        row = conn.execute("SELECT sync_token FROM sync.entity_map WHERE integration_id = %s AND source_type = "
+                           "'invoice' AND target_type = 'invoice' AND source_id = %s",
+                           (env.integration.id, sid)).fetchone()
+    assert row is not None
+    return row["sync_token"]
+
+
 def assert_replay_writes_nothing(env: Env) -> None:
     writes = env.requests_to(env.qbo_url, "/batch")
     for _ in range(2):
@@ -130,6 +140,7 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
     assert money(invoice["TotalAmt"]) == money(crm_now["total"]) == D("438.72")  # 300 + 116.97 + 21.75 tax
     assert money(invoice["Balance"]) == D("438.72")
     assert invoice["DocNumber"] == "2001" and invoice["TxnDate"] == issued and invoice["DueDate"] == due
+    assert held_token(env, sid) == invoice["SyncToken"] == "0"
     (customer,) = env.qbo("Customer")
     assert invoice["CustomerRef"]["value"] == customer["Id"]
     assert customer["PrimaryEmailAddr"]["Address"] == "rosa@example.com"
@@ -147,8 +158,9 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
     assert money(invoice["TotalAmt"]) == money(crm_now["total"]) == D("394.84")
     assert [money(ln["Amount"]) for ln in invoice["Line"] if ln["DetailType"] == "DiscountLineDetail"] == \
         [money(crm_now["totalSummary"]["discount"])]
-    assert invoice["SyncToken"] == "1"
+    assert held_token(env, sid) == invoice["SyncToken"] == "1"
     assert_replay_writes_nothing(env)
+    assert held_token(env, sid) == qbo_invoice(env, sid)["SyncToken"] == "1"
 
     crm.pay(sid, 100)
     cycle(env)
@@ -157,6 +169,8 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
     assert first["Line"][0]["LinkedTxn"] == [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]
     assert first["CustomerRef"]["value"] == customer["Id"]
     assert money(qbo_invoice(env, sid)["Balance"]) == D("294.84")
+    # The payment moved the invoice's SyncToken in QBO: the old one is forgotten, never kept stale.
+    assert qbo_invoice(env, sid)["SyncToken"] == "2" and held_token(env, sid) is None
     assert_replay_writes_nothing(env)
 
     crm.pay(sid)
@@ -171,6 +185,7 @@ def test_sent_then_discount_then_partly_paid_then_paid(env: Env) -> None:
         [("394.84", "394.84", "394.84", "394.84", False)]
     assert_replay_writes_nothing(env)
     assert len(payments_of(env, sid)) == 2 and len(ours(env)) == 1
+    assert qbo_invoice(env, sid)["SyncToken"] == "3" and held_token(env, sid) is None
 
     history = events(env, sid)
     assert [s for s, _ in history] == ["skipped", "loaded", "loaded", "loaded", "loaded"]
@@ -244,7 +259,7 @@ def test_an_invoice_edited_in_quickbooks_meanwhile(env: Env) -> None:
     cycle(env)
     now = qbo_invoice(env, sid)
     assert money(now["TotalAmt"]) == D("300.00") and now["CustomerMemo"] == {"value": "Call before delivery"}
-    assert now["SyncToken"] == "2"
+    assert now["SyncToken"] == "2" and held_token(env, sid) == "2"  # read again after the refusal, then moved
     sent = requests.get(f"{env.qbo_url}/_admin/requests", params={"since": since}, timeout=5).json()["requests"]
     batches = [r for r in sent if r["path"].endswith("/batch")]
     assert len(batches) == 2  # refused as stale, then sent again after one read
@@ -531,3 +546,73 @@ def test_a_backdated_invoice_paid_between_two_cycles_is_found_by_the_look_back(e
         conn.commit()
     cycle(env)
     assert money(qbo_invoice(env, sid)["Balance"]) == 0 and len(payments_of(env, sid)) == 1
+
+
+def test_a_void_quickbooks_refuses_fails_then_dies(env: Env) -> None:
+    crm = Crm(env)
+    (sid,) = crm.seed([one([item("Design", 150)])])
+    cycle(env)
+    invoice = qbo_invoice(env, sid)
+    # The accountant records the customer's cheque against the invoice in QuickBooks itself ...
+    accountant = env.job("accountant").qbo
+    theirs = accountant.create("Payment", {
+        "CustomerRef": invoice["CustomerRef"], "TotalAmt": 150, "PrivateNote": "cheque 1187",
+        "Line": [{"Amount": 150, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]},
+        request_id="cheque-1187")
+    held = qbo_invoice(env, sid)
+    assert money(held["Balance"]) == 0
+    # ... then the CRM user voids it: QBO refuses to void an invoice with a payment linked to it.
+    crm.hook.void_invoice(sid)
+    asked: set[str] = set()
+    for attempt in range(1, tracking.MAX_ATTEMPTS + 2):
+        since = time.time()
+        cycle(env)
+        # Each failing run asks QBO again (a new requestid: QBO would replay the first refusal).
+        sent = requests.get(f"{env.qbo_url}/_admin/requests", params={"since": since}, timeout=5).json()["requests"]
+        batches = [r["query"] for r in sent if r["path"].endswith("/batch")]
+        assert len(batches) == (0 if attempt > tracking.MAX_ATTEMPTS else 2 if attempt == 1 else 1), attempt
+        assert not set(batches) & asked
+        asked.update(batches)
+        row = env.row_status("invoices")[sid]
+        assert (row["status"], row["attempts"]) == (
+            ("failed", attempt) if attempt < tracking.MAX_ATTEMPTS else ("dead", tracking.MAX_ATTEMPTS)), attempt
+        assert row["reason"].startswith(f"QuickBooks refused to void invoice {invoice['Id']}: ")
+        assert "This invoice has a payment linked to it and cannot be voided" in row["reason"]
+        assert "(Fault 6000)" in row["reason"]
+        now = qbo_invoice(env, sid)
+        assert now == held  # not voided, not touched
+        assert len(ours(env)) == 1 and [p["Id"] for p in env.qbo("Payment")] == [theirs["Id"]]
+    # A dead row is not offered again: the last cycle wrote nothing and recorded no attempt.
+    history = events(env, sid)
+    assert [s for s, _ in history] == ["loaded", *["failed"] * (tracking.MAX_ATTEMPTS - 1), "dead"]
+    assert_replay_writes_nothing(env)
+
+
+def test_a_refused_update_is_asked_again_not_replayed(env: Env) -> None:
+    crm = Crm(env)
+    (sid,) = crm.seed([one([item("Design", 150)])])
+    cycle(env)
+    invoice = qbo_invoice(env, sid)
+    (line,) = [ln for ln in invoice["Line"] if ln["DetailType"] == "SalesItemLineDetail"]
+    item_id = line["SalesItemLineDetail"]["ItemRef"]["value"]
+    accountant = env.job("accountant").qbo
+    held_item = accountant.read("Item", item_id)
+    held_item = accountant.update("Item", {"Id": item_id, "SyncToken": held_item["SyncToken"], "Active": False},
+                                  request_id="item-off", sparse=True)
+    crm.edit(sid, invoiceItems=[item("Design", 150, 2)])
+    cycle(env)
+    row = env.row_status("invoices")[sid]
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert row["reason"].startswith(f"QuickBooks refused the update of invoice {invoice['Id']}: Object Not Found")
+    assert "(Fault 610)" in row["reason"] and f"(Item {item_id})" in row["reason"]
+    assert qbo_invoice(env, sid) == invoice
+    # The accountant makes the item active again: the invoice (and its SyncToken) did not change, so
+    # only a new requestid makes QBO look again instead of replaying its refusal.
+    accountant.update("Item", {"Id": item_id, "SyncToken": held_item["SyncToken"], "Active": True},
+                      request_id="item-on", sparse=True)
+    cycle(env)
+    now = qbo_invoice(env, sid)
+    assert money(now["TotalAmt"]) == D("300.00") and now["SyncToken"] == "1" and len(ours(env)) == 1
+    row = env.row_status("invoices")[sid]
+    assert row["status"] == "loaded" and row["reason"].startswith(f"updated QuickBooks invoice {invoice['Id']}")
+    assert_replay_writes_nothing(env)

@@ -328,3 +328,36 @@ def test_client_budget_keeps_a_busy_realm_under_the_limit(qbo, realm, token_stor
     statuses = [r["status"] for r in sent(qbo, "/query")]
     assert len(statuses) == 60 and 429 not in statuses
     assert time.monotonic() - started >= 1.0
+
+
+def test_per_second_budget_keeps_the_realm_under_10_requests_a_second(qbo, realm, token_store, qbo_settings,
+                                                                      qbo_integration):
+    """QBO's 10 requests per second per realm, on a 30 s window (so its "second" lasts 0.5 s) on both
+    sides: 60 requests from 8 threads never put more than 10 into any such second, and meet no 429."""
+    from dataclasses import replace
+
+    window_s, per_second = 30.0, 10
+    second = window_s / 60
+    configure(qbo, window_s=window_s, requests_per_second=per_second, requests_per_window=500)
+    settings = replace(qbo_settings, window_s=window_s, requests_per_second=per_second, requests_per_minute=500,
+                       concurrency=10)
+    hooks = [QuickBooksHook(realm, token_store, settings=settings, token_key=qbo_integration.id) for _ in range(8)]
+    hooks[0].count("Customer")  # token fetched once, before the burst
+    time.sleep(second)  # that request's second is over
+    requests.delete(f"{qbo}/_admin/requests", timeout=5)
+
+    def work(hook: QuickBooksHook, n: int) -> None:
+        for _ in range(n):
+            hook.count("Customer")
+
+    threads = [threading.Thread(target=work, args=(h, 8 if i < 4 else 7)) for i, h in enumerate(hooks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    log = sent(qbo, "/query")
+    assert len(log) == 60 and [r for r in log if r["status"] != 200] == []
+    arrivals = sorted(r["t"] for r in log)
+    busiest = max(sum(1 for t in arrivals[i:] if t - start < second) for i, start in enumerate(arrivals))
+    assert busiest <= per_second
+    assert arrivals[-1] - arrivals[0] >= (60 // per_second - 1) * second

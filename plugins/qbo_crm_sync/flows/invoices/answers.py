@@ -164,8 +164,7 @@ class Applier:
                 outcomes.append(Outcome(sid, "failed", f"{note}; {taken} was refused too, the next run tries "
                                         f"{alternative}", payload_hash=state["payload_hash"]))
             return
-        conn.execute(query("invoices_refused"), {"integration_id": self.iid, "source_id": sid,
-                                                 "run_id": self.job.run_id})
+        self._refused(conn, sid)
         outcomes.append(Outcome(sid, "failed", f"QuickBooks refused the invoice: {error}",
                                 payload_hash=state["payload_hash"]))
 
@@ -181,6 +180,7 @@ class Applier:
                                     payload_hash=state["payload_hash"]))
             mapped.append(self._map_row(sid, qbo_id, fingerprint(sent), held.get("SyncToken")))
         elif not self._stale("Invoice", qbo_id, error):
+            self._refused(conn, sid)
             outcomes.append(Outcome(sid, "failed", f"QuickBooks refused the update of invoice {qbo_id}: {error}",
                                     target_id=qbo_id, payload_hash=state["payload_hash"]))
 
@@ -196,6 +196,7 @@ class Applier:
                                     target_id=qbo_id, payload_hash=state["payload_hash"]))
             mapped.append(self._map_row(sid, qbo_id, None, held.get("SyncToken")))
         elif not self._stale("Invoice", qbo_id, error):
+            self._refused(conn, sid)
             outcomes.append(Outcome(sid, "failed", f"QuickBooks refused to void invoice {qbo_id}: {error}",
                                     target_id=qbo_id, payload_hash=state["payload_hash"]))
 
@@ -230,6 +231,8 @@ class Applier:
                                     target_id=state["invoice_id"], payload_hash=state["payload_hash"]))
             moved.append(sid)
         elif not self._stale("Payment", step["payment_id"], error):
+            conn.execute(query("invoice_payment_refused"), {"integration_id": self.iid, "ref_num": step["ref_num"],
+                                                            "run_id": self.job.run_id})
             outcomes.append(Outcome(sid, "failed", f"QuickBooks refused to void payment {step['payment_id']}: {error}",
                                     target_id=state["invoice_id"], payload_hash=state["payload_hash"]))
 
@@ -241,6 +244,12 @@ class Applier:
             "sync_token": None if held.get("SyncToken") is None else str(held["SyncToken"]), "voided": voided,
             "run_id": self.job.run_id}).fetchone()
         return dict(row) if row else {"paid_total": Decimal(0)}
+
+    def _refused(self, conn: Connection, sid: str) -> None:
+        """A refusal counts a try of the invoice: its next write gets a new bId, so QBO looks again
+        (a repeated requestid would answer the refusal again, even once its cause is gone)."""
+        conn.execute(query("invoices_refused"), {"integration_id": self.iid, "source_id": sid,
+                                                 "run_id": self.job.run_id})
 
     def _stale(self, entity: str, qbo_id: str, error: Any) -> bool:
         """A stale SyncToken before the last round: kept for a re-read and one more try."""

@@ -20,7 +20,8 @@ left idle between kinds of writes:
 A SyncToken QBO refuses as stale (Fault 5010: the accountant edited the invoice, or a payment
 moved it) is read again (one query per 100 invoices) and the write tried in the next round; a token
 known to be stale (this sync's own payment moved it) is read before the write. Any other refusal
-leaves the row ``failed`` with QBO's message, retried next run, ``dead`` after 5 attempts.
+leaves the row ``failed`` with QBO's message, retried next run under a new bId (a repeated requestid
+would only replay the refusal), ``dead`` after 5 attempts.
 """
 
 from __future__ import annotations
@@ -229,7 +230,8 @@ class _Load:
         from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
         return [(item.source_id, "update", {
-            "bId": batch_item_id("update", self.iid, item.source_id, item.payload["fingerprint"], s["sync_token"]),
+            "bId": batch_item_id("update", self.iid, item.source_id, item.payload["fingerprint"], s["sync_token"],
+                                 s["tries"]),
             "operation": "update", "Invoice": update_body(item.payload["invoice"], s["invoice_id"], s["sync_token"])})
             for item, s, _ in self._with_tokens(todo)]
 
@@ -237,7 +239,7 @@ class _Load:
         from qbo_crm_sync.hooks.quickbooks import batch_item_id
 
         return [(item.source_id, "void", {
-            "bId": batch_item_id("void", self.iid, s["invoice_id"], s["sync_token"]), "operation": "void",
+            "bId": batch_item_id("void", self.iid, s["invoice_id"], s["sync_token"], s["tries"]), "operation": "void",
             "Invoice": {"Id": s["invoice_id"], "SyncToken": str(s["sync_token"])}})
             for item, s, _ in self._with_tokens(todo)]
 
@@ -317,7 +319,7 @@ class _Load:
             payments = [p | {"sync_token": held[p["payment_id"]].get("SyncToken")} if p["payment_id"] in held else p
                         for p in payments]
         return [(p["source_id"], "unpay", {
-            "bId": batch_item_id("unpay", self.iid, p["payment_id"], p["sync_token"]), "operation": "update",
+            "bId": batch_item_id("unpay", self.iid, p["payment_id"], p["sync_token"], p["tries"]), "operation": "update",
             "optionsData": "void", "Payment": {"Id": p["payment_id"], "SyncToken": str(p["sync_token"]), "sparse": True}})
             for p in payments if p["sync_token"] is not None]
 
