@@ -14,42 +14,29 @@ import pandas as pd
 
 from qbo_crm_sync.flows.company import CompanyFacts
 from qbo_crm_sync.flows.invoices.mapping import DOC_NUMBER_MAX
-from qbo_crm_sync.quality.receipts import NAME_MAX
 from qbo_crm_sync.quality.runner import Check, Suite
-
-NO_EMAIL = "no email on the CRM contact: a QuickBooks customer cannot be matched (add one in the CRM)"
+from qbo_crm_sync.quality.sales_checks import NO_EMAIL, currency_checks, flag, key_checks, length_checks
 
 
 def _derive(df: pd.DataFrame) -> Mapping[str, pd.Series]:
-    def flag(column: str) -> pd.Series:
-        return df[column].astype("boolean").fillna(False).astype(bool)
-
-    held = flag("held")
-    return {"email_ok": held | df["email"].notna(), "email_valid_ok": held | df["email"].isna() | flag("email_valid"),
-            "total_ok": flag("total_ok"), "cents_ok": flag("in_cents"), "paid_ok": flag("paid_ok"),
+    held = flag(df, "held")
+    return {"email_ok": held | df["email"].notna(),
+            "email_valid_ok": held | df["email"].isna() | flag(df, "email_valid"),
+            "total_ok": flag(df, "total_ok"), "cents_ok": flag(df, "in_cents"), "paid_ok": flag(df, "paid_ok"),
             "has_date": df["txn_date"].notna()}
 
 
 def invoices_suite(company: CompanyFacts) -> Suite:
-    home = company.home_currency
-    currency_check = (
-        Check("currency: missing", "ExpectColumnValuesToNotBeNull", {"column": "currency"}) if company.multicurrency
-        else Check(f"currency: differs from the QuickBooks company's home currency {home} "
-                   "(multicurrency is off in QuickBooks)",
-                   "ExpectColumnValuesToBeInSet", {"column": "currency", "value_set": [home]}))
     return Suite(
         name="invoices",
         key="source_id",
         derive=_derive,
         checks=(
-            Check("source_id: missing", "ExpectColumnValuesToNotBeNull", {"column": "source_id"}),
-            Check("source_id: appears more than once in the batch", "ExpectColumnValuesToBeUnique",
-                  {"column": "source_id"}),
+            *key_checks(),
             Check(NO_EMAIL, "ExpectColumnValuesToBeInSet", {"column": "email_ok", "value_set": [True]}),
             Check("email: not a valid email address", "ExpectColumnValuesToBeInSet",
                   {"column": "email_valid_ok", "value_set": [True]}),
-            currency_check,
-            Check("currency: missing", "ExpectColumnValuesToNotBeNull", {"column": "currency"}),
+            *currency_checks(company),
             Check("total: missing or negative", "ExpectColumnValuesToBeInSet",
                   {"column": "total_ok", "value_set": [True]}),
             Check("amounts: the total or an amount paid has fractions of a cent", "ExpectColumnValuesToBeInSet",
@@ -58,9 +45,6 @@ def invoices_suite(company: CompanyFacts) -> Suite:
                   {"column": "paid_ok", "value_set": [True]}),
             Check("date: the invoice has no usable issue date", "ExpectColumnValuesToBeInSet",
                   {"column": "has_date", "value_set": [True]}),
-            Check(f"DocNumber: longer than {DOC_NUMBER_MAX} characters", "ExpectColumnValueLengthsToBeBetween",
-                  {"column": "doc_number", "max_value": DOC_NUMBER_MAX}),
-            Check(f"customer name: longer than {NAME_MAX} characters", "ExpectColumnValueLengthsToBeBetween",
-                  {"column": "display_name", "max_value": NAME_MAX}),
+            *length_checks(DOC_NUMBER_MAX),
         ),
     )
