@@ -211,6 +211,7 @@ class _Resolver:
         rest = [e for e in rest if e not in self.found]
         if rest:
             self._create(rest)
+        self._settle_claims()
         self._ensure_active()
         self._remember()
         return {e: self.found.get(e) or Resolution(None, self.problems.get(e, "no customer could be made"))
@@ -223,6 +224,19 @@ class _Resolver:
             return {}
         rows = conn.execute(query("qbo_customers_claim_get"), {"integration_id": self.iid, "emails": emails})
         return {r["email"]: r for r in rows.fetchall()}
+
+    def _settle_claims(self) -> None:
+        """A claim whose create answer was lost names its customer once it is found (by the mirror or
+        by email), so the customer stays known as this integration's own even after its email changes."""
+        found = {e: r.customer_id for e, r in self.found.items() if r.customer_id}
+        with self.job.connect() as conn:
+            open_claims = [e for e, c in self._claims(conn, sorted(found)).items() if not c["customer_id"]]
+            for email in open_claims:
+                conn.execute(query("qbo_customers_claim_resolve"), {
+                    "integration_id": self.iid, "email": email, "customer_id": found[email], "display_name": None})
+            conn.commit()
+        if open_claims:
+            log.info("%d customer create(s) whose answer was lost found in QuickBooks and recorded", len(open_claims))
 
     def _from_mirror(self, emails: list[str]) -> None:
         with self.job.connect() as conn:

@@ -8,14 +8,6 @@ on their own. From then on one CDC call for ``Invoice,Payment`` since the waterm
 overlap) brings both: every payment applied, edited, voided or deleted moves its invoices' balances,
 so those invoices come in the same answer. A CDC answer at its 1,000-object cap is read again by
 query (flows/qbo_changes.py). The watermark moves once both are committed.
-
-A run over a past data interval (``airflow backfill create``, runtime.past_data_interval) stages
-the payments changed in ``[data_interval_start, data_interval_end)``, read by query on
-``MetaData.LastUpdatedTime`` (CDC has no upper bound and reaches back 30 days only), and leaves the
-watermark where it is: a query shows no deleted payment, so the watermark must not pass over the
-range on its word. The invoice mirror is brought up to date as a current run would (CDC of
-``Invoice`` since the watermark, or the full listing), since the payments' verdicts are taken
-against it and the query answers each payment as it stands now.
 """
 
 from __future__ import annotations
@@ -78,22 +70,12 @@ def invoices_put(conn: Connection, integration_id: int, invoices: Sequence[dict[
 def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
     integration = job.integration
     started = (now or datetime.now(UTC)).replace(microsecond=0)
-    interval = job.params.get("data_interval")
     with job.connect() as conn:
         mark = watermarks.get(conn, integration.id, STREAM)
     full = mark is None or started - mark > qbo_changes.CDC_MAX_AGE
     if full:
         log.info("Listing the company's invoices in full (%s)", "first run" if mark is None else "watermark too old")
         invoices = list(job.qbo.query(ALL_INVOICES))
-    if interval is not None:
-        log.info("Past data interval [%s, %s): reading the payments changed in it", *interval)
-        payments = qbo_changes.changed_between(job, ["Payment"], interval[0], interval[1])
-        changed_payments = payments.rows["Payment"]
-        if not full:
-            assert mark is not None
-            invoices = qbo_changes.changed_since(job, ["Invoice"], mark - OVERLAP, now=started).rows["Invoice"]
-        how = f"payments of the interval by {payments.how}, invoices " + ("listed in full" if full else "changed")
-    elif full:
         since = max(mark or integration.connected_at, integration.connected_at) - OVERLAP
         payments = qbo_changes.changed_since(job, ["Payment"], since, now=started)
         how = f"invoices listed in full, payments by {payments.how}"
@@ -109,7 +91,5 @@ def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
         conn.commit()
     log.info("Invoice mirror: %d invoice(s) read (%s)", mirrored, how)
     counts = extraction.stage(job, STAGING_TABLE, changed_payments,
-                              lambda p: staging_row(integration.id, p), STREAM, started, noun="payments",
-                              keep_watermark=interval is not None)
-    window = {"window_start": interval[0].isoformat(), "window_end": interval[1].isoformat()} if interval else {}
-    return {**counts, "invoices_read": mirrored, "qbo_changes": how, **window}
+                              lambda p: staging_row(integration.id, p), STREAM, started, noun="payments")
+    return {**counts, "invoices_read": mirrored, "qbo_changes": how}
