@@ -87,7 +87,10 @@ def test_tags_from_the_fixed_list(dagbag) -> None:
 def test_every_flow_has_its_dag_every_five_minutes(dagbag) -> None:
     from datetime import timedelta
 
-    for dag_id in ("qbo_customers_to_crm", "crm_payments_to_qbo", "crm_invoices_to_qbo"):
+    flows = ("qbo_customers_to_crm", "crm_payments_to_qbo", "crm_invoices_to_qbo", "qbo_payments_to_review_requests")
+    # Every scheduled DAG is one of the flows: a new flow's DAG is added here, with its schedule checked.
+    assert sorted(d.dag_id for d in scheduled(dagbag)) == sorted(flows)
+    for dag_id in flows:
         assert dagbag.dags[dag_id].schedule == timedelta(minutes=5), dag_id
 
 

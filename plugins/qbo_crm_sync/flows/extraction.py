@@ -78,9 +78,11 @@ def stage(
     stream: str,
     until: datetime,
     noun: str = "rows",
+    keep_watermark: bool = False,
 ) -> dict[str, int]:
     """Upsert ``to_row(obj)`` for every object (None skips it) into ``table``, a page per commit,
-    then advance ``stream``'s watermark to ``until``. Answers the counts for the run's summary."""
+    then advance ``stream``'s watermark to ``until`` (``keep_watermark``: leave it where it is).
+    Answers the counts for the run's summary."""
     extracted = inserted = updated = 0
     page: list[dict[str, Any]] = []
 
@@ -105,7 +107,9 @@ def stage(
     interval = job.params.get("data_interval")
     with job.connect() as conn:
         mark = watermarks.get(conn, job.integration.id, stream)
-        if interval is None or (mark is not None and interval[0] <= mark):
+        if keep_watermark:
+            log.info("The watermark stays at %s", mark)
+        elif interval is None or (mark is not None and interval[0] <= mark):
             watermarks.advance(conn, job.integration.id, stream, until)
         else:
             log.info("Past data interval [%s, %s): the watermark stays at %s", interval[0], interval[1], mark)

@@ -7,6 +7,9 @@ paging, so an answer at the cap may have left changes out. At either limit the s
 read with a paged query per entity instead (``MetaData.LastUpdatedTime >= since``, 1,000 a page,
 no age limit), which sees every object changed since but no deletion.
 
+A past range (``changed_between``: a run over a past data interval) is always read by query, with
+both bounds: CDC has no upper bound, so it would answer everything changed since the range began.
+
 Shared by the mirrors kept current from QBO: the customers (flows/qbo_customers.py) and the
 invoices and payments of the review requests (flows/reviews/extract.py).
 """
@@ -42,13 +45,15 @@ def is_deleted(obj: Mapping[str, Any]) -> bool:
     return str(obj.get("status") or "").lower() == "deleted"
 
 
-def changed_select(entity: str, since: datetime, where: str | None = None) -> str:
-    """The paged query that reads ``entity``'s objects changed at or after ``since``."""
+def changed_select(entity: str, since: datetime, where: str | None = None, until: datetime | None = None) -> str:
+    """The paged query that reads ``entity``'s objects changed at or after ``since`` (and before
+    ``until`` when given)."""
     from qbo_crm_sync.hooks.quickbooks import query_time, quote
 
-    # A QBO query, not SQL: the literal goes through quote().
+    # A QBO query, not SQL: the literals go through quote().
     return (f"SELECT * FROM {entity}"  # noqa: S608
             f" WHERE MetaData.LastUpdatedTime >= {quote(query_time(since))}"
+            + (f" AND MetaData.LastUpdatedTime < {quote(query_time(until))}" if until else "")
             + (f" AND {where}" if where else "")
             + " ORDERBY MetaData.LastUpdatedTime")
 
@@ -70,3 +75,12 @@ def changed_since(job: Job, entities: Sequence[str], since: datetime,
     else:
         log.info("Changes since %s are older than CDC reaches: reading them by query", since.isoformat())
     return Changes("query", {e: list(job.qbo.query(changed_select(e, since, where.get(e)))) for e in entities})
+
+
+def changed_between(job: Job, entities: Sequence[str], since: datetime, until: datetime,
+                    where: Mapping[str, str] | None = None) -> Changes:
+    """Objects of ``entities`` changed in ``[since, until)``, one paged query per entity (no
+    deletions: a query does not show deleted objects)."""
+    where = where or {}
+    return Changes("query", {e: list(job.qbo.query(changed_select(e, since, where.get(e), until)))
+                             for e in entities})

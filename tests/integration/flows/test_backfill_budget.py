@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,40 @@ def test_stops_at_the_daily_budget_and_resumes_on_the_next_trigger(env: Env, imp
         loaded = conn.execute("SELECT count(*) AS n FROM sync.row_status WHERE flow = %s AND status = 'loaded'",
                               (csv_import.FLOW,)).fetchone()["n"]
     assert state["status"] == "done" and state["rows_done"] == 40 and loaded == 40
+
+
+def rejected_lines(path: str) -> list[tuple[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return [(row["line"], row["status"]) for row in csv.DictReader(handle)]
+
+
+def test_a_resumed_run_keeps_the_rows_rejected_before_its_pause(env: Env, imports: Path) -> None:
+    # Lines 5 and 41 (people 3 and 39) have neither email nor phone: one before the pause, one after.
+    rows = "\n".join(f"Person {n},Person,Number{n}," + ("" if n in (3, 39) else f"p{n}@example.com")
+                     for n in range(40))
+    (imports / "people.csv").write_text("display_name,first_name,last_name,email\n" + rows + "\n", encoding="utf-8")
+    daily_limit(env, len(env.requests_log(env.hl_url)) + 30)
+    params = {"csv_file": "people.csv", "dry_run": False, "chunk_size": 10, "daily_reserve": 5}
+
+    job = env.job(csv_import.FLOW)
+    job.params = params
+    first = csv_import.load(job)
+    assert first["status"] == "paused" and first["rows_done"] < 40
+    assert rejected_lines(first["rejected_file"]) == [("5", "rejected")]
+
+    daily_limit(env, 10_000)  # the deferred task goes on the next day, in the same Airflow run
+    resumed = env.job(csv_import.FLOW)
+    resumed.ctx, resumed.params = job.ctx, params
+    second = csv_import.load(resumed)
+    assert second["status"] == "done" and second["rejected_file"] == first["rejected_file"]
+    assert rejected_lines(second["rejected_file"]) == [("5", "rejected"), ("41", "rejected")]
+    assert second["rejected_rows"] == 2
+
+    # A retry reading chunks again (a crash before their position was saved) adds no second copy.
+    again = env.job(csv_import.FLOW)
+    again.ctx, again.params = job.ctx, params
+    third = csv_import.load(again)
+    assert third["rows_unchanged"] == 40
+    assert rejected_lines(third["rejected_file"]) == [("5", "rejected"), ("41", "rejected")]
+    assert sorted(c["email"] for c in env.crm("contacts")) == sorted(
+        f"p{n}@example.com" for n in range(40) if n not in (3, 39))

@@ -393,3 +393,51 @@ def test_a_send_in_doubt_whose_contact_carries_the_tag_counts_as_sent(env: Env) 
     assert messages(env) == []
     assert status(env)[payment]["status"] == "loaded" and "carries the review-requested tag" in status(env)[payment]["reason"]
     assert requests_of(env)[cid]["state"] == "sent"
+
+
+def test_a_past_data_interval_asks_about_its_payments_only_and_keeps_the_watermark(env: Env) -> None:
+    """A run over a past range (``airflow backfill create``) reads the payments QuickBooks changed in
+    that range, by query, asks about them, and leaves the watermark to the current runs."""
+    from datetime import timedelta
+    from urllib.parse import parse_qs
+
+    from qbo_crm_sync.flows.reviews.shared import STREAM
+    from qbo_crm_sync.store import watermarks
+
+    set_review(env)
+    run_cycle(env, reviews)  # the current runs keep the invoice mirror
+    with db.connect(env.db_url) as conn:
+        mark = watermarks.get(conn, env.integration.id, STREAM)
+    assert mark is not None
+    start, end = mark + timedelta(minutes=30), mark + timedelta(hours=2)
+
+    def paid_at(first: str, email: str, at: Any) -> str:
+        cid = customer(env, first, "Range", email)
+        iid = invoice(env, cid, 120, "2026-01-12")
+        (pid,) = env.seed_qbo("Payment", [{
+            "CustomerRef": {"value": cid}, "TotalAmt": 120,
+            "Line": [{"Amount": 120, "LinkedTxn": [{"TxnId": iid, "TxnType": "Invoice"}]}],
+            "MetaData": {"CreateTime": at.isoformat(), "LastUpdatedTime": at.isoformat()}}])
+        return pid
+
+    before = paid_at("Before", "before@example.com", start - timedelta(minutes=10))
+    inside = paid_at("Inside", "inside@example.com", start + timedelta(minutes=30))
+    after = paid_at("After", "after@example.com", end)
+
+    job = env.job(reviews.FLOW)
+    job.params = {"data_interval": (start, end)}
+    env.clear_requests(env.qbo_url)
+    counts, _ = env.run_cycle(reviews, job=job)
+    assert counts["extracted"] == 1 and counts["review_requests_sent"] == 1
+    assert [m["to"] for m in messages(env)] == ["inside@example.com"]
+    assert set(status(env)) == {inside}
+    queries = [parse_qs(r["query"])["query"][0] for r in env.requests_log(env.qbo_url, "/query")]
+    assert any(q.startswith("SELECT * FROM Payment WHERE MetaData.LastUpdatedTime >=") and
+               "MetaData.LastUpdatedTime <" in q for q in queries)
+    with db.connect(env.db_url) as conn:
+        assert watermarks.get(conn, env.integration.id, STREAM) == mark  # left to the current runs
+
+    run_cycle(env, reviews)  # the next current run goes on from the watermark and sees the rest
+    assert sorted(m["to"] for m in messages(env)) == ["after@example.com", "before@example.com",
+                                                      "inside@example.com"]
+    assert set(status(env)) == {before, inside, after}

@@ -130,6 +130,7 @@ def run(job: Job, source: Source, options: Options) -> dict[str, Any]:
             progress.rows += batch.rows_read
             _log_progress(job, source, state, progress, totals, plans, options, hook)
             if state is not None:
+                report.flush()  # the chunk's rejected rows are on disk before its position is saved
                 _save(job, state, progress, totals, options, hook, paused)
                 totals.clear()
             if paused:

@@ -8,6 +8,14 @@ on their own. From then on one CDC call for ``Invoice,Payment`` since the waterm
 overlap) brings both: every payment applied, edited, voided or deleted moves its invoices' balances,
 so those invoices come in the same answer. A CDC answer at its 1,000-object cap is read again by
 query (flows/qbo_changes.py). The watermark moves once both are committed.
+
+A run over a past data interval (``airflow backfill create``, runtime.past_data_interval) stages
+the payments changed in ``[data_interval_start, data_interval_end)``, read by query on
+``MetaData.LastUpdatedTime`` (CDC has no upper bound and reaches back 30 days only), and leaves the
+watermark where it is: a query shows no deleted payment, so the watermark must not pass over the
+range on its word. The invoice mirror is brought up to date as a current run would (CDC of
+``Invoice`` since the watermark, or the full listing), since the payments' verdicts are taken
+against it and the query answers each payment as it stands now.
 """
 
 from __future__ import annotations
@@ -70,20 +78,11 @@ def invoices_put(conn: Connection, integration_id: int, invoices: Sequence[dict[
 def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
     integration = job.integration
     started = (now or datetime.now(UTC)).replace(microsecond=0)
+    interval = job.params.get("data_interval")
     with job.connect() as conn:
         mark = watermarks.get(conn, integration.id, STREAM)
     full = mark is None or started - mark > qbo_changes.CDC_MAX_AGE
-    if full:
-        log.info("Listing the company's invoices in full (%s)", "first run" if mark is None else "watermark too old")
-        invoices = list(job.qbo.query(ALL_INVOICES))
-        since = max(mark or integration.connected_at, integration.connected_at) - OVERLAP
-        payments = qbo_changes.changed_since(job, ["Payment"], since, now=started)
-        how = f"invoices listed in full, payments by {payments.how}"
-        changed_payments = payments.rows["Payment"]
-    else:
-        assert mark is not None
-        changes = qbo_changes.changed_since(job, ["Invoice", "Payment"], mark - OVERLAP, now=started)
-        how, invoices, changed_payments = changes.how, changes.rows["Invoice"], changes.rows["Payment"]
+    invoices, changed_payments, how = _read(job, mark, started, full, interval)
     with job.connect() as conn:
         mirrored = invoices_put(conn, integration.id, invoices, started)
         if full:
@@ -91,5 +90,31 @@ def extract(job: Job, now: datetime | None = None) -> dict[str, Any]:
         conn.commit()
     log.info("Invoice mirror: %d invoice(s) read (%s)", mirrored, how)
     counts = extraction.stage(job, STAGING_TABLE, changed_payments,
-                              lambda p: staging_row(integration.id, p), STREAM, started, noun="payments")
-    return {**counts, "invoices_read": mirrored, "qbo_changes": how}
+                              lambda p: staging_row(integration.id, p), STREAM, started, noun="payments",
+                              keep_watermark=interval is not None)
+    window = {"window_start": interval[0].isoformat(), "window_end": interval[1].isoformat()} if interval else {}
+    return {**counts, "invoices_read": mirrored, "qbo_changes": how, **window}
+
+
+def _read(job: Job, mark: datetime | None, started: datetime, full: bool,
+          interval: tuple[datetime, datetime] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """The invoices for the mirror, the payments to stage, and how they were read."""
+    invoices: list[dict[str, Any]] = []
+    if full:
+        log.info("Listing the company's invoices in full (%s)", "first run" if mark is None else "watermark too old")
+        invoices = list(job.qbo.query(ALL_INVOICES))
+    elif interval is not None:
+        assert mark is not None
+        invoices = qbo_changes.changed_since(job, ["Invoice"], mark - OVERLAP, now=started).rows["Invoice"]
+    if interval is not None:
+        log.info("Past data interval [%s, %s): reading the payments changed in it", *interval)
+        payments = qbo_changes.changed_between(job, ["Payment"], interval[0], interval[1])
+        return invoices, payments.rows["Payment"], (f"payments of the interval by {payments.how}, invoices "
+                                                    + ("listed in full" if full else "changed since the watermark"))
+    if full:
+        since = max(mark or job.integration.connected_at, job.integration.connected_at) - OVERLAP
+        payments = qbo_changes.changed_since(job, ["Payment"], since, now=started)
+        return invoices, payments.rows["Payment"], f"invoices listed in full, payments by {payments.how}"
+    assert mark is not None
+    changes = qbo_changes.changed_since(job, ["Invoice", "Payment"], mark - OVERLAP, now=started)
+    return changes.rows["Invoice"], changes.rows["Payment"], changes.how
