@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,27 +15,9 @@ from qbo_crm_sync.local.sandbox import crm_location
 from qbo_crm_sync.local.stack import HL_TOKEN, QBO_CLIENT_ID, QBO_CLIENT_SECRET, Stack
 from qbo_crm_sync.store import db, integrations
 from qbo_crm_sync.store.integrations import Integration
+from tests.dags.airflow_runs import ROOT, airflow, last_run
 
-ROOT = Path(__file__).resolve().parents[2]
 LOCATION = "locDagRunTest000000001"
-
-
-def airflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    exe = str(Path(sys.executable).with_name("airflow"))
-    return subprocess.run([exe, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
-def last_run(dag_id: str) -> tuple[str, dict[tuple[str, int], tuple[str | None, str | None]]]:
-    """The latest run's state and its task instances, ``(task_id, map_index) -> (state, label)``, read
-    from Airflow's metadata database (the test stack's SQLite file)."""
-    path = Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
-    with sqlite3.connect(path) as meta:
-        run_id, state = meta.execute(
-            "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)).fetchone()
-        rows = meta.execute(
-            "SELECT task_id, map_index, state, rendered_map_index FROM task_instance WHERE dag_id = ? AND run_id = ?",
-            (dag_id, run_id)).fetchall()
-    return state, {(task_id, index): (ti_state, label) for task_id, index, ti_state, label in rows}
 
 
 def connect_location(stack: Stack, location_id: str, realm_id: str) -> Integration:
@@ -72,19 +51,6 @@ def revoke_at_intuit(stack: Stack, integration_id: int) -> None:
 def crm_contacts(stack: Stack, location_id: str) -> list[dict]:
     return requests.get(f"{stack.highlevel_url}/_admin/entities/contacts", params={"locationId": location_id},
                         timeout=10).json()["items"]
-
-
-@pytest.fixture
-def stack(db_url: str, qbo: str, highlevel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    from cryptography.fernet import Fernet
-
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    s = Stack(database_url=db_url, fernet_key=Fernet.generate_key().decode(), qbo_url=qbo, highlevel_url=highlevel)
-    for key, value in s.env().items():
-        monkeypatch.setenv(key, value)
-    migrated = airflow(dict(os.environ), "db", "migrate")
-    assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
-    return s
 
 
 def test_contacts_dag_run_loads_new_customers(stack: Stack) -> None:

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
-import pytest
 import requests
 
 from qbo_crm_sync.dag_factory import STEPS
 from qbo_crm_sync.local.sandbox import crm_location
 from qbo_crm_sync.local.stack import HL_TOKEN, Stack
 from qbo_crm_sync.store import db, integrations
-from tests.dags.test_dag_runs import airflow, last_run
+from tests.dags.airflow_runs import airflow, last_run
 
 LOCATION = "locDagRunReviews000001"
 DAG_ID = "qbo_payments_to_review_requests"
-
-
-@pytest.fixture
-def stack(db_url: str, qbo: str, highlevel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    from cryptography.fernet import Fernet
-
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    s = Stack(database_url=db_url, fernet_key=Fernet.generate_key().decode(), qbo_url=qbo, highlevel_url=highlevel)
-    for key, value in s.env().items():
-        monkeypatch.setenv(key, value)
-    migrated = airflow(dict(os.environ), "db", "migrate")
-    assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
-    return s
 
 
 def test_reviews_dag_run_asks_the_customers_whose_first_invoice_was_paid(stack: Stack) -> None:

@@ -316,6 +316,11 @@ def _email_verdict(address: str) -> bool:
     return _email_is_valid(address)
 
 
+def email_is_valid(address: str | None) -> bool | None:
+    """email-validator's verdict on one address (no deliverability check), None when there is none."""
+    return _email_is_valid(address) if address else None
+
+
 @lru_cache(maxsize=65_536)
 def _email_is_valid(email: str) -> bool:
     try:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from qbo_crm_sync.flows.company import facts
+from qbo_crm_sync.flows.contacts_transform import email_is_valid
 from qbo_crm_sync.flows.extraction import local_day
 from qbo_crm_sync.flows.invoices.mapping import (
     DELETED,
@@ -32,18 +33,6 @@ log = logging.getLogger(__name__)
 
 FRAME_COLUMNS = ["source_id", "held", "email", "email_valid", "display_name", "currency", "total_ok", "in_cents",
                  "paid_ok", "txn_date", "doc_number"]
-
-
-def _email_valid(address: str | None) -> bool | None:
-    from email_validator import EmailNotValidError, validate_email
-
-    if not address:
-        return None
-    try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
 
 
 def transform(job: Job) -> dict[str, Any]:
@@ -131,7 +120,7 @@ def _candidate(raw: dict[str, Any], sid: str, digest: str, body: dict[str, Any],
         "pay_day": local_day(raw.get("updatedAt"), zone) or body.get("TxnDate"), "status": status_of(raw),
     }
     return {
-        "source_id": sid, "payload_hash": digest, "held": in_qbo, "email": email, "email_valid": _email_valid(email),
+        "source_id": sid, "payload_hash": digest, "held": in_qbo, "email": email, "email_valid": email_is_valid(email),
         "display_name": payload["name"], "currency": payload["currency"] or None,
         "total_ok": total >= 0, "in_cents": total == total.quantize(CENT) and (raw_paid is None or
                                                                              raw_paid == raw_paid.quantize(CENT)),

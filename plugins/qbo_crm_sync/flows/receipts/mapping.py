@@ -207,22 +207,13 @@ def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], company: CompanyF
     Columns: source_id, kind, skip_reason, email, email_valid, display_name, currency, amount,
     amount_positive, amount_in_cents, txn_date, doc_number, mapping_error, payload.
     """
-    from email_validator import EmailNotValidError, validate_email
+    from qbo_crm_sync.flows.contacts_transform import email_is_valid
 
     include_test = bool(settings.get("include_test_mode"))
     mapping = settings.get("item_mapping") or {}
     deposit = settings.get("deposit_account_id")
     mode, _ = resolve_tax_mode(settings.get("tax_mode"), company, settings.get("tax_code_id"))
     orders = orders or {}
-
-    def email_ok(address: str | None) -> bool | None:
-        if not address:
-            return None
-        try:
-            validate_email(address, check_deliverability=False)
-        except EmailNotValidError:
-            return False
-        return True
 
     rows: list[dict[str, Any]] = []
     for source_id, raw in zip(frame["source_id"], frame["raw"], strict=True):
@@ -231,7 +222,7 @@ def to_receipts(frame: pd.DataFrame, settings: dict[str, Any], company: CompanyF
         email = email_key(raw.get("contactEmail"))
         row: dict[str, Any] = {
             "source_id": source_id, "kind": kind, "skip_reason": skip, "email": email,
-            "email_valid": email_ok(email),
+            "email_valid": email_is_valid(email),
             "display_name": display_name_for(raw.get("contactName"), email),
             "currency": str(raw.get("currency") or "").upper() or None,
             "amount": amount,
