@@ -14,9 +14,9 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import requests
 
@@ -54,11 +54,23 @@ def airflow_connection(conn_id: str, kind: str) -> Any:
         ) from exc
 
 
+# Intuit refuses IP addresses in redirect URIs; plain-http ``localhost`` is allowed for development
+# keys (developer.intuit.com, "Set app redirect URIs"). A local stack's callback is on localhost.
+LOOPBACK_NAME = "localhost"
+LOOPBACK_IPS = frozenset({"127.0.0.1", "::1"})
+
+
 def quickbooks_settings(conn_id: str = config.QUICKBOOKS_CONN_ID):
-    """QuickBooks app credentials and endpoints from the Airflow connection ``conn_id``."""
+    """QuickBooks app credentials and endpoints from the Airflow connection ``conn_id``; a redirect
+    URI configured on a loopback IP is named ``localhost`` instead, as Intuit accepts it."""
     from qbo_crm_sync.hooks.quickbooks import QuickBooksSettings
 
-    return QuickBooksSettings.from_connection(airflow_connection(conn_id, "QuickBooks Online"))
+    settings = QuickBooksSettings.from_connection(airflow_connection(conn_id, "QuickBooks Online"))
+    configured = urlsplit(settings.redirect_uri or "")
+    if configured.hostname in LOOPBACK_IPS:
+        netloc = LOOPBACK_NAME + (f":{configured.port}" if configured.port else "")
+        return replace(settings, redirect_uri=urlunsplit(configured._replace(netloc=netloc)))
+    return settings
 
 
 def token_store(url: str | None = None) -> TokenStore:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +26,7 @@ from starlette.datastructures import FormData
 
 from qbo_crm_sync import integrations_registry
 from qbo_crm_sync.errors import ConfigurationError, SyncError
+from qbo_crm_sync.integrations_registry import LOOPBACK_IPS, LOOPBACK_NAME
 from qbo_crm_sync.store import db, integrations
 from qbo_crm_sync.store.integrations import validate_location_id
 from qbo_crm_sync.web import overview, prefix, session, settings_form
@@ -208,23 +209,6 @@ def confirm_connect(request: Request, user: Editor) -> Response:
                             crm_conn_id=request.query_params.get("crm_conn_id", "")[:200])
 
 
-# Intuit refuses IP addresses in redirect URIs; plain-http ``localhost`` is allowed for development
-# keys (developer.intuit.com, "Set app redirect URIs"). A local stack's callback is on localhost.
-LOOPBACK_NAME = "localhost"
-LOOPBACK_IPS = frozenset({"127.0.0.1", "::1"})
-
-
-def oauth_settings() -> Any:
-    """The QuickBooks settings for an OAuth round trip: the configured redirect URI, with a loopback
-    IP literal named ``localhost`` instead, since Intuit accepts no IP address there."""
-    settings = integrations_registry.quickbooks_settings()
-    configured = urlsplit(settings.redirect_uri or "")
-    if configured.hostname in LOOPBACK_IPS:
-        netloc = LOOPBACK_NAME + (f":{configured.port}" if configured.port else "")
-        return replace(settings, redirect_uri=urlunsplit(configured._replace(netloc=netloc)))
-    return settings
-
-
 def on_localhost(request: Request, name: str, **query: str) -> str | None:
     """The page ``name`` on localhost when this request came to a loopback IP literal and the OAuth
     round trip comes back to localhost, else None.
@@ -233,7 +217,7 @@ def on_localhost(request: Request, name: str, **query: str) -> str | None:
     Intuit to ``localhost`` without this page's session. The connect flow therefore moves to
     localhost first, where the session, the CSRF token and the redirect URI all live.
     """
-    callback = urlsplit(oauth_settings().redirect_uri or "")
+    callback = urlsplit(integrations_registry.quickbooks_settings().redirect_uri or "")
     here = request.url
     if (here.hostname not in LOOPBACK_IPS or callback.hostname != LOOPBACK_NAME
             or callback.scheme != here.scheme or callback.port != here.port):
@@ -274,7 +258,7 @@ def connect(request: Request, posted: PostedForm) -> Response:
                 location_id=location_id, **({"crm_conn_id": crm_conn_id} if crm_conn_id else {}))
             return RedirectResponse(target.path + "?" + target.query, status_code=303)
         crm = integrations_registry.check_location(location_id, crm_conn_id)
-        consent_url, state = integrations_registry.begin(oauth_settings())
+        consent_url, state = integrations_registry.begin(integrations_registry.quickbooks_settings())
     except SyncError as exc:
         return redirect(request, "error", f"Cannot connect: {exc}")
     # Intuit's consent page refuses to be framed: from Airflow's frame, a page of ours hands it
@@ -295,7 +279,7 @@ def continue_connect(request: Request, user: Editor) -> Response:
     if pending is None or pending.user_id != user.id:
         return redirect(request, "error", "No connection attempt of yours is waiting; start again.")
     try:
-        consent_url, _ = integrations_registry.begin(oauth_settings(), pending.state)
+        consent_url, _ = integrations_registry.begin(integrations_registry.quickbooks_settings(), pending.state)
     except SyncError as exc:
         return redirect(request, "error", f"Cannot connect: {exc}")
     return render_form_page(request, user, "continue.html", consent_url=consent_url,
@@ -318,7 +302,7 @@ def _finish_connect(request: Request, user: User, pending: PendingConnect | None
     crm = integrations_registry.CrmLocation(pending.location_id, pending.location_name, pending.crm_conn_id)
     try:
         integration = integrations_registry.complete(
-            pending.location_id, str(request.url), pending.state, oauth_settings(),
+            pending.location_id, str(request.url), pending.state, integrations_registry.quickbooks_settings(),
             crm=crm, connected_by=user.name,
         )
     except SyncError as exc:
